@@ -1,0 +1,48 @@
+package eval
+
+import (
+	"github.com/ccos-go/ccos/rtfs/resolve"
+	"github.com/ccos-go/ccos/rtfs/syntax"
+)
+
+// StepSpec describes a step that is about to start.
+type StepSpec struct {
+	Kind resolve.StepKind
+	// Name is the step's name; branches of step-parallel are named
+	// "parent/i".
+	Name string
+	// Branch is true for one branch of a step-parallel.
+	Branch bool
+	// Options holds the evaluated step options (:isolation, ...).
+	Options map[string]Value
+	Pos     syntax.Pos
+	// Form is the step's source, for hosts that analyse what it may do.
+	Form syntax.Node
+}
+
+// Host is what the evaluator needs from the outside world: the
+// orchestration forms of RTFS.md §6 all go through it. The evaluator keeps
+// the current step in the Thread (Thread.Step) and passes the thread to
+// every method.
+type Host interface {
+	// BeginStep opens a step nested in th.Step() and returns its handle.
+	BeginStep(th *Thread, spec *StepSpec) (step any, err error)
+	// EndStep closes a step with its result or error.
+	EndStep(th *Thread, step any, result Value, err error) error
+	// CallCapability runs a capability and returns its result.
+	CallCapability(th *Thread, id string, args []Value) (Value, error)
+	// Lookup reads a host-context value (@plan-id, context data, ...).
+	Lookup(th *Thread, name string) (Value, bool, error)
+	// ContextSet stores a value in the current step's context.
+	ContextSet(th *Thread, key string, v Value) error
+	// MergeBranches merges the contexts of finished step-parallel
+	// branches into the current step's context.
+	MergeBranches(th *Thread, branches []any, policy string) error
+	// Log records a log-step or println-style log line.
+	Log(th *Thread, level string, args []Value) error
+	// Discover queries the capability marketplace.
+	Discover(th *Thread, criteria Value) (Value, error)
+	// NarrowProfile applies with-security-profile options for the
+	// duration of a body; the returned function restores the profile.
+	NarrowProfile(th *Thread, opts Value) (restore func(), err error)
+}

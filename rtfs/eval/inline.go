@@ -1,0 +1,190 @@
+package eval
+
+import (
+	"github.com/ccos-go/ccos/rtfs/syntax"
+	"github.com/ccos-go/ccos/rtfs/value"
+)
+
+// inlineCall returns an open-coded node for a call of an inlinable
+// builtin, or nil. The node checks at run time that the global still holds
+// the same builtin and falls back to an ordinary call otherwise.
+func inlineCall(g *Global, b *Builtin, args []node, pos syntax.Pos) node {
+	switch b.Inline {
+	case OpAdd, OpSub, OpMul, OpLt, OpLe, OpGt, OpGe, OpEq, OpNumEq:
+		if len(args) == 2 {
+			if c, ok := args[1].(*constNode); ok {
+				if i, ok := c.v.(value.Int); ok {
+					n := &binOpConstNode{binOpNode{g: g, orig: b, op: b.Inline, x: args[0], y: args[1], pos: pos}, i, -1}
+					if l, ok := args[0].(*localNode); ok {
+						n.xslot = l.slot
+					}
+					return n
+				}
+			}
+			return &binOpNode{g: g, orig: b, op: b.Inline, x: args[0], y: args[1], pos: pos}
+		}
+	case OpInc, OpDec, OpZero:
+		if len(args) == 1 {
+			return &unOpNode{g: g, orig: b, op: b.Inline, x: args[0], pos: pos}
+		}
+	}
+	return nil
+}
+
+type binOpNode struct {
+	g    *Global
+	orig *Builtin
+	op   Op
+	x, y node
+	pos  syntax.Pos
+}
+
+func overflow(pos syntax.Pos, op string) error {
+	e := value.NewError(value.ErrArithmetic, "integer overflow in %s", op)
+	e.Pos = pos
+	return e
+}
+
+func (n *binOpNode) eval(th *Thread, env []Value) (Value, error) {
+	x, err := n.x.eval(th, env)
+	if err != nil {
+		return nil, err
+	}
+	y, err := n.y.eval(th, env)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := y.(value.Int); ok {
+		if v, err, done := n.intOp(x, b); done {
+			return v, err
+		}
+	}
+	return n.fallback(th, x, y)
+}
+
+// intOp computes the operation when the global still holds the builtin
+// and x is an integer; done is false otherwise.
+func (n *binOpNode) intOp(x Value, b value.Int) (v Value, err error, done bool) {
+	if cur, ok := n.g.value.(*Builtin); !ok || cur != n.orig {
+		return nil, nil, false
+	}
+	a, ok := x.(value.Int)
+	if !ok {
+		return nil, nil, false
+	}
+	switch n.op {
+	case OpAdd:
+		s := a + b
+		if (a^s)&(b^s) < 0 {
+			return nil, overflow(n.pos, "+"), true
+		}
+		return s, nil, true
+	case OpSub:
+		s := a - b
+		if (a^b)&(a^s) < 0 {
+			return nil, overflow(n.pos, "-"), true
+		}
+		return s, nil, true
+	case OpMul:
+		if a == 0 || b == 0 {
+			return value.Int(0), nil, true
+		}
+		p := a * b
+		if p/b != a || (a == -1 && b == minInt) || (b == -1 && a == minInt) {
+			return nil, overflow(n.pos, "*"), true
+		}
+		return p, nil, true
+	case OpLt:
+		return value.Bool(a < b), nil, true
+	case OpLe:
+		return value.Bool(a <= b), nil, true
+	case OpGt:
+		return value.Bool(a > b), nil, true
+	case OpGe:
+		return value.Bool(a >= b), nil, true
+	case OpEq, OpNumEq:
+		return value.Bool(a == b), nil, true
+	}
+	return nil, nil, false
+}
+
+// binOpConstNode is a binOpNode whose second operand is an integer
+// constant, the commonest shape: (- n 1), (< i 10).
+type binOpConstNode struct {
+	binOpNode
+	c     value.Int
+	xslot int // slot of x when it is a plain local, else -1
+}
+
+func (n *binOpConstNode) eval(th *Thread, env []Value) (Value, error) {
+	var x Value
+	if n.xslot >= 0 {
+		x = env[n.xslot]
+	} else {
+		var err error
+		if x, err = n.x.eval(th, env); err != nil {
+			return nil, err
+		}
+	}
+	if v, err, done := n.intOp(x, n.c); done {
+		return v, err
+	}
+	return n.fallback(th, x, n.c)
+}
+
+const minInt = value.Int(-1 << 63)
+
+func (n *binOpNode) fallback(th *Thread, x, y Value) (Value, error) {
+	if !n.g.defined {
+		return nil, undefined(n.g.Name, n.pos)
+	}
+	args := th.stack.alloc(2)
+	args[0], args[1] = x, y
+	v, err := th.Call(n.g.value, args...)
+	th.stack.free(args)
+	if err != nil {
+		return nil, atPos(err, n.pos)
+	}
+	return v, nil
+}
+
+type unOpNode struct {
+	g    *Global
+	orig *Builtin
+	op   Op
+	x    node
+	pos  syntax.Pos
+}
+
+func (n *unOpNode) eval(th *Thread, env []Value) (Value, error) {
+	x, err := n.x.eval(th, env)
+	if err != nil {
+		return nil, err
+	}
+	if cur, ok := n.g.value.(*Builtin); ok && cur == n.orig {
+		if a, ok := x.(value.Int); ok {
+			switch n.op {
+			case OpInc:
+				if a == value.Int(^uint64(0)>>1) {
+					return nil, overflow(n.pos, "inc")
+				}
+				return a + 1, nil
+			case OpDec:
+				if a == minInt {
+					return nil, overflow(n.pos, "dec")
+				}
+				return a - 1, nil
+			case OpZero:
+				return value.Bool(a == 0), nil
+			}
+		}
+	}
+	if !n.g.defined {
+		return nil, undefined(n.g.Name, n.pos)
+	}
+	v, err := th.Call1(n.g.value, x)
+	if err != nil {
+		return nil, atPos(err, n.pos)
+	}
+	return v, nil
+}
