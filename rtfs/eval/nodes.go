@@ -128,7 +128,7 @@ func (n *callNode) eval(th *Thread, env []Value) (Value, error) {
 	var err error
 	if n.g != nil { // calls of globals skip a dynamic dispatch
 		if !n.g.defined {
-			return nil, undefined(n.g.Name, n.pos)
+			return nil, undefined(n.g.Name, n.fn.(*globalNode).pos)
 		}
 		f = n.g.value
 	} else if f, err = n.fn.eval(th, env); err != nil {

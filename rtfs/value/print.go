@@ -216,7 +216,8 @@ func WriteQuoted(b *strings.Builder, s string) {
 		case r == '\r':
 			b.WriteString(`\r`)
 		case r == utf8.RuneError && size == 1:
-			b.WriteString(`\ufffd`)
+			// Invalid UTF-8 is kept byte for byte so printing is lossless.
+			b.WriteByte(s[i])
 		case r < 0x20 || r == 0x7f:
 			b.WriteString(`\u`)
 			h := strconv.FormatInt(int64(r), 16)
