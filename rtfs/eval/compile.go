@@ -76,7 +76,11 @@ func (c *compiler) expr(e resolve.Expr) node {
 	case *resolve.GlobalRef:
 		return &globalNode{g: c.env.cell(x.Name), pos: x.At}
 	case *resolve.If:
-		return &ifNode{cond: c.expr(x.Cond), then: c.expr(x.Then), els: c.expr(x.Else)}
+		cond, then, els := c.expr(x.Cond), c.expr(x.Then), c.expr(x.Else)
+		if cmp, ok := cond.(*binOpConstNode); ok && isComparison(cmp.op) {
+			return &ifCmpNode{cmp: cmp, then: then, els: els}
+		}
+		return &ifNode{cond: cond, then: then, els: els}
 	case *resolve.Do:
 		return &doNode{exprs: c.exprs(x.Exprs)}
 	case *resolve.Let:
@@ -289,6 +293,9 @@ func (c *compiler) call(x *resolve.Call) node {
 	n := &callNode{fn: fn, args: args, pos: x.At, name: x.Name}
 	if g, ok := fn.(*globalNode); ok {
 		n.g = g.g
+		if len(args) == 1 {
+			return &call1Node{callNode: *n, arg: args[0]}
+		}
 	}
 	return n
 }

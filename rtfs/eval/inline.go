@@ -65,7 +65,7 @@ func (n *binOpNode) eval(th *Thread, env []Value) (Value, error) {
 // intOp computes the operation when the global still holds the builtin
 // and x is an integer; done is false otherwise.
 func (n *binOpNode) intOp(x Value, b value.Int) (v Value, err error, done bool) {
-	if cur, ok := n.g.value.(*Builtin); !ok || cur != n.orig {
+	if !n.bound() {
 		return nil, nil, false
 	}
 	a, ok := x.(value.Int)
@@ -106,30 +106,6 @@ func (n *binOpNode) intOp(x Value, b value.Int) (v Value, err error, done bool) 
 		return value.Bool(a == b), nil, true
 	}
 	return nil, nil, false
-}
-
-// binOpConstNode is a binOpNode whose second operand is an integer
-// constant, the commonest shape: (- n 1), (< i 10).
-type binOpConstNode struct {
-	binOpNode
-	c     value.Int
-	xslot int // slot of x when it is a plain local, else -1
-}
-
-func (n *binOpConstNode) eval(th *Thread, env []Value) (Value, error) {
-	var x Value
-	if n.xslot >= 0 {
-		x = env[n.xslot]
-	} else {
-		var err error
-		if x, err = n.x.eval(th, env); err != nil {
-			return nil, err
-		}
-	}
-	if v, err, done := n.intOp(x, n.c); done {
-		return v, err
-	}
-	return n.fallback(th, x, n.c)
 }
 
 const minInt = value.Int(-1 << 63)
@@ -187,4 +163,116 @@ func (n *unOpNode) eval(th *Thread, env []Value) (Value, error) {
 		return nil, atPos(err, n.pos)
 	}
 	return v, nil
+}
+
+// binOpConstNode is a binOpNode whose second operand is an integer
+// constant, the commonest shape: (- n 1), (< i 10).
+type binOpConstNode struct {
+	binOpNode
+	c     value.Int
+	xslot int // slot of x when it is a plain local, else -1
+}
+
+func (n *binOpConstNode) eval(th *Thread, env []Value) (Value, error) {
+	var x Value
+	if n.xslot >= 0 {
+		x = env[n.xslot]
+	} else {
+		var err error
+		if x, err = n.x.eval(th, env); err != nil {
+			return nil, err
+		}
+	}
+	// The common operations are open-coded here rather than going through
+	// intOp: this node runs several times per call in numeric code.
+	if a, ok := x.(value.Int); ok && n.bound() {
+		b := n.c
+		switch n.op {
+		case OpAdd:
+			if s := a + b; (a^s)&(b^s) >= 0 {
+				return s, nil
+			}
+		case OpSub:
+			if s := a - b; (a^b)&(a^s) >= 0 {
+				return s, nil
+			}
+		case OpLt:
+			return value.Bool(a < b), nil
+		case OpLe:
+			return value.Bool(a <= b), nil
+		case OpGt:
+			return value.Bool(a > b), nil
+		case OpGe:
+			return value.Bool(a >= b), nil
+		case OpEq, OpNumEq:
+			return value.Bool(a == b), nil
+		}
+	}
+	if v, err, done := n.intOp(x, n.c); done {
+		return v, err
+	}
+	return n.fallback(th, x, n.c)
+}
+
+// bound reports whether the global still holds the builtin the node was
+// compiled for.
+func (n *binOpNode) bound() bool {
+	cur, ok := n.g.value.(*Builtin)
+	return ok && cur == n.orig
+}
+
+// isComparison reports whether op yields a boolean.
+func isComparison(op Op) bool {
+	switch op {
+	case OpLt, OpLe, OpGt, OpGe, OpEq, OpNumEq:
+		return true
+	}
+	return false
+}
+
+// ifCmpNode is (if (op x k) then else) with an integer constant k and a
+// comparison op: the test neither boxes a boolean nor dispatches twice.
+type ifCmpNode struct {
+	cmp       *binOpConstNode
+	then, els node
+}
+
+func (n *ifCmpNode) eval(th *Thread, env []Value) (Value, error) {
+	c := n.cmp
+	var x Value
+	if c.xslot >= 0 {
+		x = env[c.xslot]
+	} else {
+		var err error
+		if x, err = c.x.eval(th, env); err != nil {
+			return nil, err
+		}
+	}
+	if a, ok := x.(value.Int); ok && c.bound() {
+		var t bool
+		switch c.op {
+		case OpLt:
+			t = a < c.c
+		case OpLe:
+			t = a <= c.c
+		case OpGt:
+			t = a > c.c
+		case OpGe:
+			t = a >= c.c
+		default:
+			t = a == c.c
+		}
+		if t {
+			return n.then.eval(th, env)
+		}
+		return n.els.eval(th, env)
+	}
+	v, err := c.fallback(th, x, c.c)
+	if err != nil {
+		return nil, err
+	}
+	if value.Truthy(v) {
+		return n.then.eval(th, env)
+	}
+	return n.els.eval(th, env)
 }

@@ -178,6 +178,39 @@ func (n *callNode) eval(th *Thread, env []Value) (Value, error) {
 	return v, nil
 }
 
+// call1Node is a call of a global function with one argument, the
+// commonest call shape in recursive code; it skips the argument loop.
+type call1Node struct {
+	callNode
+	arg node
+}
+
+func (n *call1Node) eval(th *Thread, env []Value) (Value, error) {
+	if !n.g.defined {
+		return nil, undefined(n.g.Name, n.fn.(*globalNode).pos)
+	}
+	c, ok := n.g.value.(*Closure)
+	if !ok {
+		return n.callNode.eval(th, env)
+	}
+	a := c.proto.arityFor(1)
+	if a == nil {
+		return nil, atPos(arityError(c.proto.name, 1), n.pos)
+	}
+	x, err := n.arg.eval(th, env)
+	if err != nil {
+		return nil, err
+	}
+	frame := th.stack.frame(1, a.nlocals)
+	frame[0] = x
+	v, err := th.runClosure(c, a, frame, 1)
+	th.stack.free(frame)
+	if err != nil {
+		return nil, addFrame(err, nameOr(c.proto.name), n.pos)
+	}
+	return v, nil
+}
+
 type defNode struct {
 	g    *Global
 	env  *Env

@@ -36,6 +36,8 @@ type Thread struct {
 	host     Host
 	env      *Env
 	steps    uint64
+	// nextCheck is the step count at which Tick next takes its slow path.
+	nextCheck uint64
 	base     uint64 // steps of the parent when a child thread started
 	maxSteps uint64
 	depth    int
@@ -78,6 +80,7 @@ func (th *Thread) SetLimits(l Limits) {
 	if th.maxDepth <= 0 {
 		th.maxDepth = math.MaxInt
 	}
+	th.nextCheck = th.steps + 1
 }
 
 // Context returns the thread's context.
@@ -113,13 +116,26 @@ func (th *Thread) Print(s string) {
 }
 
 // Tick charges one evaluation step and reports an error when a limit is
-// reached or the context is done.
+// reached or the context is done. It is on the hot path of every call and
+// loop iteration, so the common case is kept small enough to inline.
 func (th *Thread) Tick() error {
 	th.steps++
-	// The stop flag is an atomic load; checking it every 256 steps keeps
-	// cancellation prompt without paying for it on every call.
-	if th.steps > th.maxSteps || (th.steps&255 == 0 && th.stop.Load()) {
+	if th.steps >= th.nextCheck {
+		return th.checkStop()
+	}
+	return nil
+}
+
+// checkStop is the slow path of Tick, taken every 256 steps and at the
+// step limit: it checks the limit and the stop flag (an atomic load) set
+// when the context is done.
+func (th *Thread) checkStop() error {
+	if th.steps > th.maxSteps || th.stop.Load() {
 		return th.limitError()
+	}
+	th.nextCheck = min(th.steps+256, th.maxSteps+1)
+	if th.maxSteps == math.MaxUint64 {
+		th.nextCheck = th.steps + 256
 	}
 	return nil
 }
@@ -148,6 +164,7 @@ func (th *Thread) limitError() error {
 func (th *Thread) Child() *Thread {
 	c := &Thread{ctx: th.ctx, env: th.env, host: th.host, stop: th.stop, print: th.print, step: th.step}
 	c.maxSteps = th.maxSteps
+	c.nextCheck = th.steps + 1
 	c.steps = th.steps
 	c.base = th.steps
 	c.depth = th.depth
@@ -185,15 +202,12 @@ const stackChunk = 8192
 // alloc returns n slots. They may hold stale values from earlier frames:
 // callers overwrite or clear them (see frame).
 func (s *valueStack) alloc(n int) []Value {
-	if s.sp+n <= len(s.buf) {
-		f := s.buf[s.sp : s.sp+n : s.sp+n]
-		s.sp += n
-		if s.sp > s.high {
-			s.high = s.sp
-		}
-		return f
+	if n > len(s.buf)-s.sp {
+		return s.grow(n)
 	}
-	return s.grow(n)
+	f := s.buf[s.sp:][:n:n]
+	s.sp += n
+	return f
 }
 
 // frame allocates a call frame of size slots whose first nargs slots the
@@ -206,6 +220,9 @@ func (s *valueStack) frame(nargs, size int) []Value {
 	return f
 }
 
+// grow starts a new chunk. It is kept out of line so that alloc inlines.
+//
+//go:noinline
 func (s *valueStack) grow(n int) []Value {
 	if s.buf != nil {
 		s.saved = append(s.saved, savedChunk{s.buf, s.sp, s.high})
@@ -227,6 +244,9 @@ func (s *valueStack) grow(n int) []Value {
 // here (that is the hot path); scrub clears stale slots between top-level
 // forms so they do not keep garbage alive.
 func (s *valueStack) free(f []Value) {
+	if s.sp > s.high {
+		s.high = s.sp
+	}
 	s.sp -= len(f)
 	if s.sp == 0 && len(s.saved) > 0 {
 		last := s.saved[len(s.saved)-1]
