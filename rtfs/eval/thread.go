@@ -32,19 +32,19 @@ var DefaultLimits = Limits{MaxSteps: 10_000_000, MaxDepth: 10_000}
 
 // Thread is the state of one evaluation.
 type Thread struct {
-	ctx      context.Context
-	host     Host
-	env      *Env
-	steps    uint64
+	ctx   context.Context
+	host  Host
+	env   *Env
+	steps uint64
 	// nextCheck is the step count at which Tick next takes its slow path.
 	nextCheck uint64
-	base     uint64 // steps of the parent when a child thread started
-	maxSteps uint64
-	depth    int
-	maxDepth int
-	stop     *atomic.Bool
-	stopErr  func() error
-	stack    valueStack
+	base      uint64 // steps of the parent when a child thread started
+	maxSteps  uint64
+	depth     int
+	maxDepth  int
+	stop      *atomic.Bool
+	stopErr   func() error
+	stack     valueStack
 	// step is the host step the thread is currently inside (nil at plan
 	// level); hosts use it to parent events.
 	step any
