@@ -45,14 +45,35 @@ func (n *stepNode) eval(th *Thread, env []Value) (Value, error) {
 	prev := th.SetStep(h)
 	v, err := n.run(th, env, opts)
 	th.SetStep(prev)
+	var par *parallelResult
+	if p, ok := v.(*parallelResult); ok {
+		par, v = p, p.values
+	}
 	if endErr := th.host.EndStep(th, h, v, err); endErr != nil && err == nil {
 		err = atPos(endErr, n.pos)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if par != nil {
+		// Branch contexts merge into the step that contains the
+		// step-parallel, where the code after it runs.
+		if err := th.host.MergeBranches(th, par.handles, par.policy); err != nil {
+			return nil, atPos(err, n.pos)
+		}
+	}
 	return v, nil
 }
+
+// parallelResult carries branch handles from run to eval, which merges
+// their contexts after the step-parallel step has ended.
+type parallelResult struct {
+	values  Value
+	handles []any
+	policy  string
+}
+
+func (*parallelResult) TypeName() string { return "parallel-result" }
 
 func (n *stepNode) run(th *Thread, env []Value, opts map[string]Value) (Value, error) {
 	if n.params != nil {
@@ -119,10 +140,7 @@ func (n *stepNode) run(th *Thread, env []Value, opts map[string]Value) (Value, e
 		if err != nil {
 			return nil, err
 		}
-		if err := th.host.MergeBranches(th, handles, policy); err != nil {
-			return nil, err
-		}
-		return value.NewVector(results...), nil
+		return &parallelResult{values: value.NewVector(results...), handles: handles, policy: policy}, nil
 	}
 	return n.body.eval(th, env)
 }

@@ -559,7 +559,9 @@ func (r *resolver) recurForm(c ctx, l *syntax.List) (Expr, error) {
 	}
 	args := l.Elems[1:]
 	if len(args) != c.recur.n {
-		return nil, value.NewError(value.ErrArity, "recur expects %d arguments, got %d", c.recur.n, len(args))
+		e := value.NewError(value.ErrArity, "recur expects %d arguments, got %d", c.recur.n, len(args))
+		e.Pos = l.At
+		return nil, e
 	}
 	xs, err := r.exprs(c.notTail(), args)
 	if err != nil {
