@@ -1,0 +1,612 @@
+package stdlib
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ccos-go/ccos/rtfs/eval"
+	"github.com/ccos-go/ccos/rtfs/value"
+)
+
+// seqEval evaluates src with the full universe under test limits.
+func seqEval(t testing.TB, src string) (value.Value, error) {
+	t.Helper()
+	env := eval.NewEnv(Universe())
+	th := eval.NewThread(context.Background(), env, nil, eval.Limits{MaxSteps: 1_000_000, MaxDepth: 1000})
+	return th.EvalSource("test", []byte(src))
+}
+
+// seqCase is one table entry: want is the printed result, or "!type" for
+// an error of that type (e.g. "!type-error").
+type seqCase struct {
+	src, want string
+}
+
+func seqRunCases(t *testing.T, cases []seqCase) {
+	t.Helper()
+	for _, c := range cases {
+		v, err := seqEval(t, c.src)
+		if strings.HasPrefix(c.want, "!") {
+			if err == nil {
+				t.Errorf("%s: got %s, want error %s", c.src, value.Repr(v), c.want)
+				continue
+			}
+			if got := string(value.AsError(err).Type); got != c.want[1:] {
+				t.Errorf("%s: got error %v, want %s", c.src, err, c.want)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: unexpected error %v", c.src, err)
+			continue
+		}
+		if got := value.Repr(v); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.src, got, c.want)
+		}
+	}
+}
+
+func TestSeqAccess(t *testing.T) {
+	seqRunCases(t, []seqCase{
+		// count
+		{`(count [1 2 3])`, `3`},
+		{`(count '(1 2))`, `2`},
+		{`(count {:a 1 :b 2})`, `2`},
+		{`(count #{1 2 3})`, `3`},
+		{`(count "héllo")`, `5`},
+		{`(count nil)`, `0`},
+		{`(count (range 10))`, `10`},
+		{`(count (range 1000000000000))`, `1000000000000`},
+		{`(count (range 10 0 -3))`, `4`},
+		{`(count 5)`, `!type-error`},
+		{`(count :a)`, `!type-error`},
+		// empty? not-empty
+		{`(empty? [])`, `true`},
+		{`(empty? nil)`, `true`},
+		{`(empty? "")`, `true`},
+		{`(empty? {})`, `true`},
+		{`(empty? [1])`, `false`},
+		{`(empty? (range))`, `false`},
+		{`(empty? (range 0))`, `true`},
+		{`(empty? (iterate inc 0))`, `false`},
+		{`(empty? 3)`, `!type-error`},
+		{`(not-empty [])`, `nil`},
+		{`(not-empty [1])`, `[1]`},
+		{`(not-empty "")`, `nil`},
+		// first second last
+		{`(first [1 2])`, `1`},
+		{`(first [])`, `nil`},
+		{`(first nil)`, `nil`},
+		{`(first '(3 4))`, `3`},
+		{`(first "abc")`, `"a"`},
+		{`(first {:a 1})`, `[:a 1]`},
+		{`(first #{7})`, `7`},
+		{`(first (range 5 10))`, `5`},
+		{`(first (repeat :x))`, `:x`},
+		{`(first 1)`, `!type-error`},
+		{`(second [1 2 3])`, `2`},
+		{`(second [1])`, `nil`},
+		{`(second {:a 1 :b 2})`, `[:b 2]`},
+		{`(second "xy")`, `"y"`},
+		{`(last [1 2 3])`, `3`},
+		{`(last [])`, `nil`},
+		{`(last '(1 2))`, `2`},
+		{`(last (range 4))`, `3`},
+		{`(last (range 0))`, `nil`},
+		{`(last {:a 1 :b 2})`, `[:b 2]`},
+		{`(last nil)`, `nil`},
+		// rest next nthrest
+		{`(rest [10 20 30])`, `(20 30)`},
+		{`(rest nil)`, `()`},
+		{`(rest [])`, `()`},
+		{`(rest '(1))`, `()`},
+		{`(rest "abc")`, `("b" "c")`},
+		{`(rest (range 4))`, `(1 2 3)`},
+		{`(take 3 (rest (range)))`, `(1 2 3)`},
+		{`(take 2 (rest (iterate inc 0)))`, `(1 2)`},
+		{`(rest 5)`, `!type-error`},
+		{`(next [1])`, `nil`},
+		{`(next [1 2])`, `(2)`},
+		{`(next nil)`, `nil`},
+		{`(next '(1 2 3))`, `(2 3)`},
+		{`(first (next (range)))`, `1`},
+		{`(nthrest [1 2 3 4] 2)`, `(3 4)`},
+		{`(nthrest [1 2] 0)`, `[1 2]`},
+		{`(nthrest [1 2] 5)`, `()`},
+		// nth
+		{`(nth [1 2 3] 1)`, `2`},
+		{`(nth '(1 2 3) 2)`, `3`},
+		{`(nth "abc" 1)`, `"b"`},
+		{`(nth (range 0 100 5) 3)`, `15`},
+		{`(nth (range) 1000)`, `1000`},
+		{`(nth (iterate inc 10) 5)`, `15`},
+		{`(nth (repeat 7) 100)`, `7`},
+		{`(nth [1 2] 5)`, `!index-error`},
+		{`(nth [1 2] -1)`, `!index-error`},
+		{`(nth '(1 2) 2)`, `!index-error`},
+		{`(nth [1 2] 5 :none)`, `:none`},
+		{`(nth (range 3) 3 :none)`, `:none`},
+		{`(nth nil 3)`, `nil`},
+		{`(nth [1 2] :a)`, `!type-error`},
+		{`(nth {:a 1} 0)`, `!type-error`},
+		{`(nth 5 0)`, `!type-error`},
+		// get get-in contains?
+		{`(get {:a 1} :a)`, `1`},
+		{`(get {:a 1} :b)`, `nil`},
+		{`(get {:a 1} :b 0)`, `0`},
+		{`(get {:a nil} :a 0)`, `nil`},
+		{`(get [10 20] 1)`, `20`},
+		{`(get [10 20] 2)`, `nil`},
+		{`(get [10 20] -1 :d)`, `:d`},
+		{`(get [10 20] :x :d)`, `:d`},
+		{`(get "abc" 2)`, `"c"`},
+		{`(get #{:a} :a)`, `:a`},
+		{`(get #{:a} :b :no)`, `:no`},
+		{`(get nil :a)`, `nil`},
+		{`(get nil :a 5)`, `5`},
+		{`(get {"k" 1} "k")`, `1`},
+		{`(get-in {:a {:b [1 {:c 42}]}} [:a :b 1 :c])`, `42`},
+		{`(get-in {:a {:b 1}} [:a :x])`, `nil`},
+		{`(get-in {:a {:b 1}} [:a :x] :dflt)`, `:dflt`},
+		{`(get-in {:a nil} [:a] :dflt)`, `nil`},
+		{`(get-in {:a nil} [:a :b] :dflt)`, `:dflt`},
+		{`(get-in nil [:a])`, `nil`},
+		{`(get-in {:a 1} [])`, `{:a 1}`},
+		{`(get-in {:a 1} nil)`, `{:a 1}`},
+		{`(get-in {:a 1} 5)`, `!type-error`},
+		{`(contains? {:a 1} :a)`, `true`},
+		{`(contains? {:a nil} :a)`, `true`},
+		{`(contains? {:a 1} :b)`, `false`},
+		{`(contains? #{1 2} 2)`, `true`},
+		{`(contains? #{1 2} 3)`, `false`},
+		{`(contains? [10 20] 1)`, `true`},
+		{`(contains? [10 20] 2)`, `false`},
+		{`(contains? [10 20] 20)`, `false`},
+		{`(contains? "abc" 2)`, `true`},
+		{`(contains? nil :a)`, `false`},
+		{`(contains? '(1 2) 0)`, `!type-error`},
+		{`(contains? 5 0)`, `!type-error`},
+		// peek pop empty
+		{`(peek [1 2 3])`, `3`},
+		{`(peek '(1 2 3))`, `1`},
+		{`(peek [])`, `nil`},
+		{`(peek nil)`, `nil`},
+		{`(pop [1 2 3])`, `[1 2]`},
+		{`(pop '(1 2 3))`, `(2 3)`},
+		{`(pop nil)`, `nil`},
+		{`(pop [])`, `!index-error`},
+		{`(pop 5)`, `!type-error`},
+		{`(peek 5)`, `!type-error`},
+		{`(empty [1 2])`, `[]`},
+		{`(empty '(1 2))`, `()`},
+		{`(empty {:a 1})`, `{}`},
+		{`(empty #{1})`, `#{}`},
+		{`(empty (range 3))`, `()`},
+		{`(empty nil)`, `nil`},
+		{`(empty "abc")`, `nil`},
+	})
+}
+
+func TestSeqBuild(t *testing.T) {
+	seqRunCases(t, []seqCase{
+		{`(vector)`, `[]`},
+		{`(vector 1 2 3)`, `[1 2 3]`},
+		{`(list)`, `()`},
+		{`(list 1 [2] "x")`, `(1 [2] "x")`},
+		{`(hash-set 1 2 1)`, `#{1 2}`},
+		{`(hash-set)`, `#{}`},
+		{`(vec '(1 2))`, `[1 2]`},
+		{`(vec nil)`, `[]`},
+		{`(vec {:a 1})`, `[[:a 1]]`},
+		{`(vec "ab")`, `["a" "b"]`},
+		{`(vec (range 3))`, `[0 1 2]`},
+		{`(vec 5)`, `!type-error`},
+		{`(set [1 2 2 3])`, `#{1 2 3}`},
+		{`(set nil)`, `#{}`},
+		{`(set "aba")`, `#{"a" "b"}`},
+		{`(set 1)`, `!type-error`},
+		{`(seq [])`, `nil`},
+		{`(seq nil)`, `nil`},
+		{`(seq "")`, `nil`},
+		{`(seq {})`, `nil`},
+		{`(seq [1 2])`, `(1 2)`},
+		{`(seq '(1))`, `(1)`},
+		{`(seq {:a 1})`, `([:a 1])`},
+		{`(seq "ab")`, `("a" "b")`},
+		{`(seq (range 0))`, `nil`},
+		{`(seq (range 3))`, `(0 1 2)`},
+		{`(seq 1)`, `!type-error`},
+		{`(cons 0 [1 2])`, `(0 1 2)`},
+		{`(cons 0 '(1 2))`, `(0 1 2)`},
+		{`(cons 0 nil)`, `(0)`},
+		{`(cons 0 (range 1 3))`, `(0 1 2)`},
+		{`(take 3 (cons :a (range)))`, `(:a 0 1)`},
+		{`(cons 1 2)`, `!type-error`},
+		{`(conj [1 2] 3)`, `[1 2 3]`},
+		{`(conj [1 2] 3 4 5)`, `[1 2 3 4 5]`},
+		{`(conj '(1 2) 0)`, `(0 1 2)`},
+		{`(conj '(1 2) 0 -1)`, `(-1 0 1 2)`},
+		{`(conj #{1} 2 1)`, `#{1 2}`},
+		{`(conj {:a 1} [:b 2])`, `{:a 1 :b 2}`},
+		{`(conj {:a 1} {:b 2 :a 3})`, `{:a 3 :b 2}`},
+		{`(conj {:a 1} [:b])`, `!type-error`},
+		{`(conj nil 1)`, `(1)`},
+		{`(conj nil 1 2)`, `(2 1)`},
+		{`(conj)`, `[]`},
+		{`(conj [1])`, `[1]`},
+		{`(conj 5 1)`, `!type-error`},
+		{`(conj (range 2) 9)`, `(9 0 1)`},
+		{`(disj #{1 2 3} 2)`, `#{1 3}`},
+		{`(disj #{1 2 3} 2 3 4)`, `#{1}`},
+		{`(disj nil 1)`, `nil`},
+		{`(disj [1] 1)`, `!type-error`},
+		{`(concat [1 2] '(3) nil "ab")`, `(1 2 3 "a" "b")`},
+		{`(concat)`, `()`},
+		{`(concat {:a 1} #{2})`, `([:a 1] 2)`},
+		{`(take 4 (concat [:a] (range)))`, `(:a 0 1 2)`},
+		{`(concat [1] 2)`, `!type-error`},
+		{`(into [] '(1 2 3))`, `[1 2 3]`},
+		{`(into [0] (range 1 3))`, `[0 1 2]`},
+		{`(into '() [1 2 3])`, `(3 2 1)`},
+		{`(into nil [1 2])`, `(2 1)`},
+		{`(into #{} [1 1 2])`, `#{1 2}`},
+		{`(into {} [[:a 1] [:b 2]])`, `{:a 1 :b 2}`},
+		{`(into {:a 0} {:a 1 :c 3})`, `{:a 1 :c 3}`},
+		{`(into {} [{:a 1} {:b 2}])`, `{:a 1 :b 2}`},
+		{`(into {} [1 2])`, `!type-error`},
+		{`(into [] {:a 1})`, `[[:a 1]]`},
+		{`(into)`, `[]`},
+		{`(into [1])`, `[1]`},
+		{`(into 5 [1])`, `!type-error`},
+		{`(into [] 5)`, `!type-error`},
+		// range
+		{`(range 5)`, `(0 1 2 3 4)`},
+		{`(range 2 5)`, `(2 3 4)`},
+		{`(range 0 10 3)`, `(0 3 6 9)`},
+		{`(range 5 0 -2)`, `(5 3 1)`},
+		{`(range 0)`, `()`},
+		{`(range -3)`, `()`},
+		{`(range 5 2)`, `()`},
+		{`(range 3 3 0)`, `()`},
+		{`(range 0 5 0)`, `!arithmetic-error`},
+		{`(range 0 1 0.25)`, `(0.0 0.25 0.5 0.75)`},
+		{`(range 2.5)`, `(0 1 2)`},
+		{`(range "a")`, `!type-error`},
+		{`(take 3 (range))`, `(0 1 2)`},
+		{`(type-name (range 3))`, `"list"`},
+		{`(= (range 3) [0 1 2])`, `true`},
+		{`(= (range 3) '(0 1 2))`, `true`},
+		{`(nth (range -9223372036854775808 9223372036854775807 4611686018427387904) 3)`, `4611686018427387904`},
+		{`(count (range -9223372036854775808 9223372036854775807))`, `9223372036854775807`},
+		// repeat iterate cycle
+		{`(repeat 3 :x)`, `(:x :x :x)`},
+		{`(repeat 0 :x)`, `()`},
+		{`(repeat -1 :x)`, `()`},
+		{`(take 2 (repeat :y))`, `(:y :y)`},
+		{`(repeat 100000000000 1)`, `!limit-exceeded`},
+		{`(repeat :a :b)`, `!type-error`},
+		{`(take 5 (iterate (fn [x] (* 2 x)) 1))`, `(1 2 4 8 16)`},
+		{`(take 0 (iterate inc 0))`, `()`},
+		{`(take 5 (cycle [1 2]))`, `(1 2 1 2 1)`},
+		{`(cycle [])`, `()`},
+		{`(take 3 (cycle (range)))`, `(0 1 2)`},
+		{`(take 4 (cycle "ab"))`, `("a" "b" "a" "b")`},
+		{`(iterate 5 1)`, `!type-error`},
+		{`(doall [1 2])`, `[1 2]`},
+		{`(doall (map inc [1 2]))`, `(2 3)`},
+		{`(dorun [1 2])`, `nil`},
+		{`(first (doall 2 (range)))`, `0`},
+		{`(doall (range))`, `!limit-exceeded`},
+		{`(dorun (iterate inc 0))`, `!limit-exceeded`},
+	})
+}
+
+func TestSeqTransform(t *testing.T) {
+	seqRunCases(t, []seqCase{
+		// map mapv map-indexed mapcat
+		{`(map inc [1 2 3])`, `(2 3 4)`},
+		{`(map inc nil)`, `()`},
+		{`(map + [1 2 3] [10 20])`, `(11 22)`},
+		{`(map + [1 2] [10 20] [100 200 300])`, `(111 222)`},
+		{`(map (fn [[k v]] v) {:a 1 :b 2})`, `(1 2)`},
+		{`(map :a [{:a 1} {:a 2} {}])`, `(1 2 nil)`},
+		{`(map {:x 1} [:x :y])`, `(1 nil)`},
+		{`(map #{1} [1 2])`, `(1 nil)`},
+		{`(map inc 5)`, `!type-error`},
+		{`(map 5 [1])`, `!type-error`},
+		{`(map inc [1 :a])`, `!type-error`},
+		{`(map + [1 2 3] (range))`, `(1 3 5)`},
+		{`(map vector (range) "abc")`, `([0 "a"] [1 "b"] [2 "c"])`},
+		{`(take 3 (map + (range) (range 10 20)))`, `(10 12 14)`},
+		{`(take 3 (map + (range) (iterate inc 5)))`, `(5 7 9)`},
+		{`(take 3 (map vector (repeat :a) (cycle [1 2])))`, `([:a 1] [:a 2] [:a 1])`},
+		{`(mapv inc [1 2])`, `[2 3]`},
+		{`(mapv + [1 2] '(10 20 30))`, `[11 22]`},
+		{`(mapv inc (range 3))`, `[1 2 3]`},
+		{`(mapv inc 1)`, `!type-error`},
+		{`(map-indexed vector [:a :b])`, `([0 :a] [1 :b])`},
+		{`(take 2 (map-indexed + (range 10 20)))`, `(10 12)`},
+		{`(mapcat reverse [[1 2] [3 4]])`, `(2 1 4 3)`},
+		{`(mapcat list [1 2] [:a :b])`, `(1 :a 2 :b)`},
+		{`(take 5 (mapcat (fn [x] [x x]) (range)))`, `(0 0 1 1 2)`},
+		{`(mapcat inc [1])`, `!type-error`},
+		// filter remove keep filterv
+		{`(filter even? [1 2 3 4])`, `(2 4)`},
+		{`(filter even? nil)`, `()`},
+		{`(filter :ok [{:ok 1} {} {:ok false}])`, `({:ok 1})`},
+		{`(filter #{2 3} [1 2 3 4])`, `(2 3)`},
+		{`(filter even? {:a 1})`, `!type-error`},
+		{`(remove even? [1 2 3 4])`, `(1 3)`},
+		{`(filterv odd? (range 6))`, `[1 3 5]`},
+		{`(keep (fn [x] (if (even? x) (* x 10))) [1 2 3 4])`, `(20 40)`},
+		{`(keep (fn [x] (even? x)) [1 2])`, `(false true)`},
+		{`(first (filter even? (iterate inc 1)))`, `2`},
+		{`(take 3 (remove even? (range)))`, `(1 3 5)`},
+		{`(take 2 (keep (fn [x] (if (odd? x) x)) (range)))`, `(1 3)`},
+		// take drop and friends
+		{`(take 2 [1 2 3])`, `(1 2)`},
+		{`(take 5 [1 2])`, `(1 2)`},
+		{`(take 0 [1])`, `()`},
+		{`(take -1 [1])`, `()`},
+		{`(take 2 '(1 2 3))`, `(1 2)`},
+		{`(take 2 "abc")`, `("a" "b")`},
+		{`(take 1 {:a 1 :b 2})`, `([:a 1])`},
+		{`(take 5 (map inc (range)))`, `(1 2 3 4 5)`},
+		{`(take 3 (range 1000000000000))`, `(0 1 2)`},
+		{`(take :a [1])`, `!type-error`},
+		{`(take 1 :a)`, `!type-error`},
+		{`(drop 2 [1 2 3])`, `(3)`},
+		{`(drop 5 [1 2 3])`, `()`},
+		{`(drop 0 [1 2])`, `(1 2)`},
+		{`(drop -1 '(1 2))`, `(1 2)`},
+		{`(drop 2 "abcd")`, `("c" "d")`},
+		{`(drop 1 {:a 1 :b 2})`, `([:b 2])`},
+		{`(drop 2 (range 5))`, `(2 3 4)`},
+		{`(take 3 (drop 5 (range)))`, `(5 6 7)`},
+		{`(take 2 (drop 3 (iterate inc 0)))`, `(3 4)`},
+		{`(first (drop 1000 (repeat :r)))`, `:r`},
+		{`(drop 1 5)`, `!type-error`},
+		{`(take-while neg? [-2 -1 0 -3])`, `(-2 -1)`},
+		{`(take-while neg? [])`, `()`},
+		{`(take-while (fn [x] (< x 5)) (range))`, `(0 1 2 3 4)`},
+		{`(take-while (fn [x] (< x 20)) (iterate (fn [x] (* 2 x)) 1))`, `(1 2 4 8 16)`},
+		{`(drop-while neg? [-2 -1 0 -3])`, `(0 -3)`},
+		{`(take 2 (drop-while (fn [x] (< x 5)) (range)))`, `(5 6)`},
+		{`(split-at 2 [1 2 3 4])`, `[(1 2) (3 4)]`},
+		{`(split-at 9 [1 2])`, `[(1 2) ()]`},
+		{`(split-with odd? [1 3 4 5])`, `[(1 3) (4 5)]`},
+		{`(first (second (split-with (fn [x] (< x 3)) (range))))`, `3`},
+		{`(take-last 2 [1 2 3])`, `(2 3)`},
+		{`(take-last 5 [1 2 3])`, `(1 2 3)`},
+		{`(take-last 2 [])`, `nil`},
+		{`(take-last 0 [1])`, `nil`},
+		{`(drop-last [1 2 3])`, `(1 2)`},
+		{`(drop-last 2 [1 2 3])`, `(1)`},
+		{`(drop-last 5 [1 2 3])`, `()`},
+		{`(butlast [1 2 3])`, `(1 2)`},
+		{`(butlast [1])`, `nil`},
+		{`(butlast nil)`, `nil`},
+		{`(reverse [1 2 3])`, `(3 2 1)`},
+		{`(reverse nil)`, `()`},
+		{`(reverse "abc")`, `("c" "b" "a")`},
+		{`(reverse 1)`, `!type-error`},
+		// sort sort-by
+		{`(sort [3 1 2])`, `(1 2 3)`},
+		{`(sort [])`, `()`},
+		{`(sort nil)`, `()`},
+		{`(sort ["b" "a" "c"])`, `("a" "b" "c")`},
+		{`(sort [2 1.5 1])`, `(1 1.5 2)`},
+		{`(sort > [3 1 2])`, `(3 2 1)`},
+		{`(sort (fn [a b] (- b a)) [3 1 2])`, `(3 2 1)`},
+		{`(sort compare [:b :a])`, `(:a :b)`},
+		{`(sort [1 "a"])`, `!type-error`},
+		{`(sort (fn [a b] :x) [1 2])`, `!type-error`},
+		{`(sort 5)`, `!type-error`},
+		{`(sort-by :n [{:n 2 :id :a} {:n 1 :id :b} {:n 2 :id :c} {:n 1 :id :d}])`, `({:n 1 :id :b} {:n 1 :id :d} {:n 2 :id :a} {:n 2 :id :c})`},
+		{`(sort-by count ["ccc" "a" "bb"])`, `("a" "bb" "ccc")`},
+		{`(sort-by - > [1 3 2])`, `(1 2 3)`},
+		{`(sort (fn [a b] (< (first a) (first b))) [[2 :x] [1 :y] [2 :z] [1 :w]])`, `([1 :y] [1 :w] [2 :x] [2 :z])`},
+		// distinct dedupe frequencies group-by
+		{`(distinct [1 2 1 3 2])`, `(1 2 3)`},
+		{`(distinct [1 1.0 [1] '(1)])`, `(1 1.0 [1])`},
+		{`(take 3 (distinct (map (fn [x] (quot x 2)) (range))))`, `(0 1 2)`},
+		{`(dedupe [1 1 2 2 1 3 3])`, `(1 2 1 3)`},
+		{`(dedupe [])`, `()`},
+		{`(frequencies [:a :b :a :c :a])`, `{:a 3 :b 1 :c 1}`},
+		{`(frequencies "abca")`, `{"a" 2 "b" 1 "c" 1}`},
+		{`(frequencies [])`, `{}`},
+		{`(group-by even? [1 2 3 4 5])`, `{false [1 3 5] true [2 4]}`},
+		{`(group-by count ["a" "bb" "c"])`, `{1 ["a" "c"] 2 ["bb"]}`},
+		{`(group-by :k [])`, `{}`},
+		{`(group-by 5 [1])`, `!type-error`},
+		// partition
+		{`(partition 2 [1 2 3 4 5])`, `((1 2) (3 4))`},
+		{`(partition 2 1 [1 2 3])`, `((1 2) (2 3))`},
+		{`(partition 2 3 [1 2 3 4 5 6 7])`, `((1 2) (4 5))`},
+		{`(partition 3 3 [:a] [1 2 3 4])`, `((1 2 3) (4 :a))`},
+		{`(partition 3 3 [] [1 2 3 4])`, `((1 2 3) (4))`},
+		{`(partition 3 1 [:p] [1 2 3 4])`, `((1 2 3) (2 3 4) (3 4 :p))`},
+		{`(partition 2 [])`, `()`},
+		{`(partition 0 [1])`, `!type-error`},
+		{`(take 2 (partition 2 (range)))`, `((0 1) (2 3))`},
+		{`(partition-all 2 [1 2 3 4 5])`, `((1 2) (3 4) (5))`},
+		{`(partition-all 3 1 [1 2 3 4])`, `((1 2 3) (2 3 4) (3 4) (4))`},
+		{`(partition-all 2 3 [1 2 3 4 5 6 7])`, `((1 2) (4 5) (7))`},
+		{`(take 2 (partition-all 3 (range)))`, `((0 1 2) (3 4 5))`},
+		{`(partition-by odd? [1 3 2 4 5])`, `((1 3) (2 4) (5))`},
+		{`(partition-by odd? [])`, `()`},
+		{`(take 2 (partition-by (fn [x] (quot x 3)) (range)))`, `((0 1 2) (3 4 5))`},
+		// interleave interpose flatten
+		{`(interleave [1 2 3] [:a :b])`, `(1 :a 2 :b)`},
+		{`(interleave [1 2] [:a :b] "xy")`, `(1 :a "x" 2 :b "y")`},
+		{`(interleave)`, `()`},
+		{`(interleave [1 2])`, `(1 2)`},
+		{`(interleave (range) [:a :b])`, `(0 :a 1 :b)`},
+		{`(take 4 (interleave (range) (repeat :x)))`, `(0 :x 1 :x)`},
+		{`(interpose 0 [1 2 3])`, `(1 0 2 0 3)`},
+		{`(interpose 0 [])`, `()`},
+		{`(take 3 (interpose :s (range)))`, `(0 :s 1)`},
+		{`(flatten [1 [2 [3 '(4)]] 5])`, `(1 2 3 4 5)`},
+		{`(flatten [1 {:a 1} #{2}])`, `(1 {:a 1} #{2})`},
+		{`(flatten nil)`, `()`},
+		{`(flatten 5)`, `()`},
+		{`(flatten [[] [[]]])`, `()`},
+		{`(flatten [(range 3) [3]])`, `(0 1 2 3)`},
+		// zipmap subvec min-key max-key
+		{`(zipmap [:a :b :c] [1 2])`, `{:a 1 :b 2}`},
+		{`(zipmap [:a :b] (range))`, `{:a 0 :b 1}`},
+		{`(zipmap (range) [:x :y])`, `{0 :x 1 :y}`},
+		{`(zipmap [:a :b] (iterate inc 5))`, `{:a 5 :b 6}`},
+		{`(zipmap [] [1])`, `{}`},
+		{`(zipmap 1 [1])`, `!type-error`},
+		{`(subvec [1 2 3 4] 1)`, `[2 3 4]`},
+		{`(subvec [1 2 3 4] 1 3)`, `[2 3]`},
+		{`(subvec [1 2 3] 3)`, `[]`},
+		{`(subvec [1 2 3] 2 1)`, `!index-error`},
+		{`(subvec [1 2 3] 0 4)`, `!index-error`},
+		{`(subvec [1 2 3] -1)`, `!index-error`},
+		{`(subvec '(1 2) 0)`, `!type-error`},
+		{`(max-key count "a" "ccc" "bb")`, `"ccc"`},
+		{`(min-key count "aa" "c" "bb" "d")`, `"d"`},
+		{`(max-key :n {:n 1} {:n 1})`, `{:n 1}`},
+		{`(max-key :n {:n 1 :i 0} {:n 1 :i 1})`, `{:n 1 :i 1}`},
+		{`(max-key identity 7)`, `7`},
+		{`(max-key :n {:n "x"} {:n 1})`, `!type-error`},
+	})
+}
+
+func TestSeqReduce(t *testing.T) {
+	seqRunCases(t, []seqCase{
+		{`(reduce + [1 2 3])`, `6`},
+		{`(reduce + [])`, `0`},
+		{`(reduce * [])`, `1`},
+		{`(reduce + [5])`, `5`},
+		{`(reduce + 10 [1 2])`, `13`},
+		{`(reduce + 10 [])`, `10`},
+		{`(reduce + nil)`, `0`},
+		{`(reduce + (range 101))`, `5050`},
+		{`(reduce + 1 (range 0))`, `1`},
+		{`(reduce + '(1 2 3))`, `6`},
+		{`(reduce conj [] '(1 2 3))`, `[1 2 3]`},
+		{`(reduce (fn [acc [k v]] (+ acc v)) 0 {:a 1 :b 2})`, `3`},
+		{`(reduce (fn [acc c] (conj acc c)) [] "ab")`, `["a" "b"]`},
+		{`(reduce max #{3 9 1})`, `9`},
+		{`(reduce + (filter even? (map inc (range 10))))`, `30`},
+		{`(count (reduce conj [] (range 100000)))`, `100000`},
+		{`(reduce (fn [a b] (+ a b)) (range 1000))`, `499500`},
+		{`(reduce + 1)`, `!type-error`},
+		{`(reduce 1 [1 2])`, `!type-error`},
+		{`(reduce + [1 :a])`, `!type-error`},
+		{`(reduce-kv (fn [acc k v] (conj acc [v k])) [] {:a 1 :b 2})`, `[[1 :a] [2 :b]]`},
+		{`(reduce-kv (fn [acc i v] (+ acc (* i v))) 0 [10 20 30])`, `80`},
+		{`(reduce-kv (fn [acc k v] acc) :init nil)`, `:init`},
+		{`(reduce-kv + 0 '(1))`, `!type-error`},
+		{`(some even? [1 3 4 5])`, `true`},
+		{`(some :a [{:b 1} {:a 7}])`, `7`},
+		{`(some even? [1 3])`, `nil`},
+		{`(some even? nil)`, `nil`},
+		{`(some #{3} (range))`, `3`},
+		{`(some even? 5)`, `!type-error`},
+		{`(every? even? [2 4])`, `true`},
+		{`(every? even? [2 3])`, `false`},
+		{`(every? even? [])`, `true`},
+		{`(every? even? (range))`, `false`},
+		{`(not-every? even? [2 3])`, `true`},
+		{`(not-every? even? [2 4])`, `false`},
+		{`(not-any? even? [1 3])`, `true`},
+		{`(not-any? even? [1 2])`, `false`},
+		{`(not-any? even? [])`, `true`},
+		{`(apply + [1 2 3])`, `6`},
+		{`(apply + 1 2 [3 4])`, `10`},
+		{`(apply + 1 nil)`, `1`},
+		{`(apply + [])`, `0`},
+		{`(apply max '(3 9 2))`, `9`},
+		{`(apply vector 1 (range 2 4))`, `[1 2 3]`},
+		{`(apply (fn [a b & r] r) [1 2 3 4])`, `(3 4)`},
+		{`(apply :a [{:a 5}])`, `5`},
+		{`(apply + 1 2)`, `!type-error`},
+		{`(apply + (range))`, `!limit-exceeded`},
+	})
+}
+
+// TestSeqLaziness checks that unbounded sequences are produced on demand
+// and that realising one stops at the step limit.
+func TestSeqLaziness(t *testing.T) {
+	seqRunCases(t, []seqCase{
+		{`(take 5 (map inc (range)))`, `(1 2 3 4 5)`},
+		{`(first (filter even? (iterate inc 1)))`, `2`},
+		{`(take 3 (filter odd? (map inc (iterate inc 0))))`, `(1 3 5)`},
+		{`(take 2 (map inc (map inc (map inc (range)))))`, `(3 4)`},
+		{`(take 3 (concat (take 2 (range)) (map - (range))))`, `(0 1 0)`},
+		{`(take 4 (mapcat (fn [x] (repeat x x)) (range)))`, `(1 2 2 3)`},
+		{`(take 4 (distinct (cycle [1 2 3])))`, `!limit-exceeded`},
+		{`(nth (map inc (range)) 10)`, `11`},
+		{`(second (iterate inc 0))`, `1`},
+		{`(type-name (map inc (range)))`, `"list"`},
+		{`(type-name (iterate inc 0))`, `"list"`},
+		{`(take 3 (take-while (fn [x] (< x 10)) (iterate inc 0)))`, `(0 1 2)`},
+		{`(let [xs (map inc (range))] [(take 2 xs) (take 3 xs)])`, `[(1 2) (1 2 3)]`},
+		{`(let [xs (iterate inc 0)] [(first xs) (first xs) (take 2 xs)])`, `[0 0 (0 1)]`},
+		{`(let [xs (partition 2 (range))] [(take 1 xs) (take 2 xs)])`, `[((0 1)) ((0 1) (2 3))]`},
+		{`(take 2 (filter (fn [x] (> x 3)) (map-indexed (fn [i x] (* i x)) (repeat 2))))`, `(4 6)`},
+		{`(first (drop-while (fn [x] (< x 500)) (range)))`, `500`},
+		// Realising an unbounded sequence hits the step limit.
+		{`(count (range))`, `!limit-exceeded`},
+		{`(reduce + (range))`, `!limit-exceeded`},
+		{`(reduce + 0 (range))`, `!limit-exceeded`},
+		{`(count (iterate inc 0))`, `!limit-exceeded`},
+		{`(count (repeat 1))`, `!limit-exceeded`},
+		{`(count (cycle [1]))`, `!limit-exceeded`},
+		{`(last (range))`, `!limit-exceeded`},
+		{`(vec (range))`, `!limit-exceeded`},
+		{`(into [] (map inc (range)))`, `!limit-exceeded`},
+		{`(mapv inc (range))`, `!limit-exceeded`},
+		{`(filterv even? (range))`, `!limit-exceeded`},
+		{`(sort (range))`, `!limit-exceeded`},
+		{`(reverse (iterate inc 0))`, `!limit-exceeded`},
+		{`(set (repeat 1))`, `!limit-exceeded`},
+		{`(frequencies (cycle [1 2]))`, `!limit-exceeded`},
+		{`(first (filter neg? (range)))`, `!limit-exceeded`},
+		{`(every? (fn [x] (>= x 0)) (range))`, `!limit-exceeded`},
+		{`(take-while (fn [x] true) (range))`, `!limit-exceeded`},
+		{`(map inc (range 1000000000000))`, `!limit-exceeded`},
+		{`(count (map + (range) (range)))`, `!limit-exceeded`},
+		{`(zipmap (repeat :k) (range))`, `!limit-exceeded`},
+		{`(count (seq (range 100000000)))`, `100000000`},
+		{`(zipmap (repeat :k) (iterate inc 0))`, `!limit-exceeded`},
+		// Errors raised while producing elements on demand propagate.
+		{`(take 3 (map (fn [x] (throw (ex-info "boom" {}))) (range)))`, `!error`},
+		{`(map + [1 2] (map (fn [x] (throw (ex-info "boom" {}))) (range)))`, `!error`},
+		{`(first (filter (fn [x] (nth [] x)) (iterate inc 0)))`, `!index-error`},
+		{`(take 2 (map + (iterate inc 0) (iterate inc 10)))`, `(10 12)`},
+		{`(vec (range 100000000))`, `!limit-exceeded`},
+	})
+}
+
+func TestSeqNoNondeterminism(t *testing.T) {
+	u := Universe()
+	for _, name := range []string{"rand", "rand-int", "rand-nth", "shuffle", "random-sample"} {
+		if _, ok := u[name]; ok {
+			t.Errorf("%s must not be a builtin", name)
+		}
+	}
+}
+
+func BenchmarkReduceConj100k(b *testing.B) {
+	benchSeq(b, `(reduce conj [] (range 100000))`)
+}
+
+func BenchmarkMapFilterReduce1M(b *testing.B) {
+	benchSeq(b, `(reduce + (filter even? (map inc (range 1000000))))`)
+}
+
+func benchSeq(b *testing.B, src string) {
+	env := eval.NewEnv(Universe())
+	for b.Loop() {
+		th := eval.NewThread(context.Background(), env, nil, eval.DefaultLimits)
+		if _, err := th.EvalSource("bench", []byte(src)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
