@@ -76,6 +76,8 @@ func TestEval(t *testing.T) {
 		{"(as-> [1 2] v (conj v 3) (count v))", "3"},
 		// parallel and steps with the default host
 		{"(parallel [a (+ 1 2)] [b (* 3 4)])", "{:a 3 :b 12}"},
+		// generators run on the consuming thread, so branches can share one
+		{"(let [xs (map inc (range))] (parallel [a (take 3 xs)] [b (vec (take 4 (map + xs (iterate inc 0))))]))", "{:a (1 2 3) :b [1 3 5 7]}"},
 		{"(step \"s\" :params {\"n\" 4} (* 2 (get %params \"n\")))", "8"},
 	}
 	for _, tt := range tests {

@@ -98,7 +98,7 @@ func (th *Thread) Each(coll Value, f func(Value) error) error {
 		}
 	case *value.Generator:
 		var inner error
-		err = x.Gen(func(v Value) bool {
+		err = x.Gen(th, func(v Value) bool {
 			if inner = th.Tick(); inner != nil {
 				return false
 			}
@@ -127,7 +127,8 @@ func (th *Thread) Items(coll Value) ([]Value, error) {
 	}
 	var out []Value
 	if n, ok := seqLen(coll); ok {
-		out = make([]Value, 0, n)
+		// A huge range must fail at the step limit, not in make.
+		out = make([]Value, 0, min(n, 1<<16))
 	}
 	err := th.Each(coll, func(v Value) error {
 		out = append(out, v)

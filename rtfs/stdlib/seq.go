@@ -106,17 +106,18 @@ type seqStop struct{ _ byte }
 func (*seqStop) Error() string { return "sequence consumer stopped" }
 
 // seqProducer pushes a sequence's elements to out, returning out's error.
-type seqProducer func(out func(Value) error) error
+type seqProducer func(th *eval.Thread, out func(Value) error) error
 
 // seqResult runs run and returns its output as a realised list or, when
 // lazy, as a generator that reruns run on demand (all of run's state must
 // live inside run so each run starts afresh).
-func seqResult(name string, lazy bool, hint int, run seqProducer) (Value, error) {
+func seqResult(th *eval.Thread, name string, lazy bool, hint int, run seqProducer) (Value, error) {
 	if lazy {
-		return &value.Generator{Name: name, Gen: func(yield func(Value) bool) error {
+		return &value.Generator{Name: name, Gen: func(rt any, yield func(Value) bool) error {
+			th := rt.(*eval.Thread)
 			stop := &seqStop{}
 			done := false
-			err := run(func(v Value) error {
+			err := run(th, func(v Value) error {
 				if done || !yield(v) {
 					done = true
 					return stop
@@ -130,7 +131,7 @@ func seqResult(name string, lazy bool, hint int, run seqProducer) (Value, error)
 		}}, nil
 	}
 	out := make([]Value, 0, hint)
-	err := run(func(v Value) error {
+	err := run(th, func(v Value) error {
 		out = append(out, v)
 		return nil
 	})
@@ -447,7 +448,7 @@ func seqDrop(th *eval.Thread, fn string, coll Value, n int64) (Value, error) {
 	if err := seqCheck(fn, coll); err != nil {
 		return nil, err
 	}
-	return seqResult(fn, seqUnbounded(coll), seqHint(coll), func(out func(Value) error) error {
+	return seqResult(th, fn, seqUnbounded(coll), seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 		i := int64(0)
 		return th.Each(coll, func(v Value) error {
 			if i < n {
@@ -618,7 +619,7 @@ func seqCons(th *eval.Thread, fn string, x, coll Value) (Value, error) {
 		return nil, err
 	}
 	if seqUnbounded(coll) {
-		return seqResult(fn, true, 0, func(out func(Value) error) error {
+		return seqResult(th, fn, true, 0, func(th *eval.Thread, out func(Value) error) error {
 			if err := out(x); err != nil {
 				return err
 			}
@@ -990,7 +991,7 @@ func registerSeqBuild(r *registry) {
 		for _, c := range colls {
 			hint += seqHint(c)
 		}
-		return seqResult("concat", seqAnyUnbounded(colls), min(hint, seqPrealloc), func(out func(Value) error) error {
+		return seqResult(th, "concat", seqAnyUnbounded(colls), min(hint, seqPrealloc), func(th *eval.Thread, out func(Value) error) error {
 			for _, c := range colls {
 				if err := th.Each(c, out); err != nil {
 					return err
@@ -1028,7 +1029,8 @@ func registerSeqBuild(r *registry) {
 			return nil, err
 		}
 		x0 := args[1]
-		return &value.Generator{Name: "iterate", Gen: func(yield func(Value) bool) error {
+		return &value.Generator{Name: "iterate", Gen: func(rt any, yield func(Value) bool) error {
+			th := rt.(*eval.Thread)
 			x := x0
 			for yield(x) {
 				var err error
@@ -1050,7 +1052,7 @@ func registerSeqBuild(r *registry) {
 		if len(items) == 0 {
 			return value.EmptyList, nil
 		}
-		return &value.Generator{Name: "cycle", Gen: func(yield func(Value) bool) error {
+		return &value.Generator{Name: "cycle", Gen: func(_ any, yield func(Value) bool) error {
 			for {
 				for _, x := range items {
 					if !yield(x) {
@@ -1332,7 +1334,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheck("map-indexed", coll); err != nil {
 			return nil, err
 		}
-		return seqResult("map-indexed", seqUnbounded(coll), seqHint(coll), func(out func(Value) error) error {
+		return seqResult(th, "map-indexed", seqUnbounded(coll), seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 			i := int64(0)
 			return th.Each(coll, func(x Value) error {
 				y, err := th.Call2(f, value.Int(i), x)
@@ -1353,7 +1355,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheckAll("mapcat", colls); err != nil {
 			return nil, err
 		}
-		return seqResult("mapcat", seqAllUnbounded(colls), 0, func(out func(Value) error) error {
+		return seqResult(th, "mapcat", seqAllUnbounded(colls), 0, func(th *eval.Thread, out func(Value) error) error {
 			return seqMapRun(th, "mapcat", f, colls, func(y Value) error {
 				return seqEach(th, "mapcat", y, out)
 			})
@@ -1369,7 +1371,7 @@ func registerSeqTransform(r *registry) {
 			if err := seqCheck(name, coll); err != nil {
 				return nil, err
 			}
-			return seqResult(name, seqUnbounded(coll), 0, func(out func(Value) error) error {
+			return seqResult(th, name, seqUnbounded(coll), 0, func(th *eval.Thread, out func(Value) error) error {
 				return th.Each(coll, func(x Value) error {
 					t, err := seqTruthCall(th, pred, x)
 					if err != nil {
@@ -1412,7 +1414,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheck("keep", coll); err != nil {
 			return nil, err
 		}
-		return seqResult("keep", seqUnbounded(coll), 0, func(out func(Value) error) error {
+		return seqResult(th, "keep", seqUnbounded(coll), 0, func(th *eval.Thread, out func(Value) error) error {
 			return th.Each(coll, func(x Value) error {
 				y, err := th.Call1(f, x)
 				if err != nil || y == nil {
@@ -1586,7 +1588,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheck("distinct", coll); err != nil {
 			return nil, err
 		}
-		return seqResult("distinct", seqUnbounded(coll), seqHint(coll), func(out func(Value) error) error {
+		return seqResult(th, "distinct", seqUnbounded(coll), seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 			seen := value.NewSetBuilder()
 			return th.Each(coll, func(x Value) error {
 				n := seen.Len()
@@ -1603,7 +1605,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheck("dedupe", coll); err != nil {
 			return nil, err
 		}
-		return seqResult("dedupe", seqUnbounded(coll), seqHint(coll), func(out func(Value) error) error {
+		return seqResult(th, "dedupe", seqUnbounded(coll), seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 			var prev Value
 			started := false
 			return th.Each(coll, func(x Value) error {
@@ -1630,7 +1632,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheck("partition-by", coll); err != nil {
 			return nil, err
 		}
-		return seqResult("partition-by", seqUnbounded(coll), 0, func(out func(Value) error) error {
+		return seqResult(th, "partition-by", seqUnbounded(coll), 0, func(th *eval.Thread, out func(Value) error) error {
 			var run []Value
 			var key Value
 			err := th.Each(coll, func(x Value) error {
@@ -1665,7 +1667,7 @@ func registerSeqTransform(r *registry) {
 		if len(colls) == 0 {
 			return value.EmptyList, nil
 		}
-		return seqResult("interleave", seqAllUnbounded(colls), 0, func(out func(Value) error) error {
+		return seqResult(th, "interleave", seqAllUnbounded(colls), 0, func(th *eval.Thread, out func(Value) error) error {
 			if len(colls) == 1 {
 				return th.Each(colls[0], out)
 			}
@@ -1684,7 +1686,7 @@ func registerSeqTransform(r *registry) {
 		if err := seqCheck("interpose", coll); err != nil {
 			return nil, err
 		}
-		return seqResult("interpose", seqUnbounded(coll), 2*seqHint(coll), func(out func(Value) error) error {
+		return seqResult(th, "interpose", seqUnbounded(coll), 2*seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 			first := true
 			return th.Each(coll, func(x Value) error {
 				if !first {
@@ -1823,7 +1825,7 @@ func seqMap(th *eval.Thread, fn string, f Value, args []Value) (Value, error) {
 	}
 	if len(args) == 1 {
 		coll := args[0]
-		return seqResult(fn, seqUnbounded(coll), seqHint(coll), func(out func(Value) error) error {
+		return seqResult(th, fn, seqUnbounded(coll), seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 			return th.Each(coll, func(x Value) error {
 				y, err := th.Call1(f, x)
 				if err != nil {
@@ -1834,7 +1836,7 @@ func seqMap(th *eval.Thread, fn string, f Value, args []Value) (Value, error) {
 		})
 	}
 	colls := slices.Clone(args)
-	return seqResult(fn, seqAllUnbounded(colls), 0, func(out func(Value) error) error {
+	return seqResult(th, fn, seqAllUnbounded(colls), 0, func(th *eval.Thread, out func(Value) error) error {
 		return seqMapRun(th, fn, f, colls, out)
 	})
 }
@@ -1872,7 +1874,7 @@ func seqDropWhile(th *eval.Thread, pred, coll Value) (Value, error) {
 	if err := seqCheck("drop-while", coll); err != nil {
 		return nil, err
 	}
-	return seqResult("drop-while", seqUnbounded(coll), 0, func(out func(Value) error) error {
+	return seqResult(th, "drop-while", seqUnbounded(coll), 0, func(th *eval.Thread, out func(Value) error) error {
 		dropping := true
 		return th.Each(coll, func(x Value) error {
 			if dropping {
@@ -1911,7 +1913,7 @@ func seqPartition(th *eval.Thread, fn string, args []Value, all bool) (Value, er
 	if err := seqCheck(fn, coll); err != nil {
 		return nil, err
 	}
-	return seqResult(fn, seqUnbounded(coll), 0, func(out func(Value) error) error {
+	return seqResult(th, fn, seqUnbounded(coll), 0, func(th *eval.Thread, out func(Value) error) error {
 		var buf []Value
 		skip := int64(0)
 		err := th.Each(coll, func(x Value) error {

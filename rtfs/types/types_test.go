@@ -218,7 +218,7 @@ func TestCheck(t *testing.T) {
 	rng := func(start, end int64) value.Value { return value.NewRange(start, end, 1) }
 	inf := &value.Range{Start: 0, Step: 1, N: -1}
 	rep := &value.Repeat{X: value.Int(1)}
-	gen := &value.Generator{Name: "g", Gen: func(func(value.Value) bool) error { panic("must not run") }}
+	gen := &value.Generator{Name: "g", Gen: func(any, func(value.Value) bool) error { panic("must not run") }}
 	tests := []struct {
 		typ  string
 		good []value.Value

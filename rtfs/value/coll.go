@@ -312,11 +312,15 @@ type Repeat struct{ X Value }
 
 func (*Repeat) TypeName() string { return "list" }
 
-// Generator is an unbounded sequence produced on demand (iterate, cycle).
-// Gen yields elements until yield returns false or an error occurs.
+// Generator is an unbounded sequence produced on demand (iterate, cycle,
+// and sequence functions over unbounded inputs). Gen yields elements until
+// yield returns false or an error occurs. rt is the runtime consuming the
+// sequence (an *eval.Thread): elements are produced on the consumer's
+// thread, never on the one that created the generator, so a generator can
+// be shared between parallel branches.
 type Generator struct {
 	Name string
-	Gen  func(yield func(Value) bool) error
+	Gen  func(rt any, yield func(Value) bool) error
 }
 
 func (*Generator) TypeName() string { return "list" }
