@@ -23,6 +23,13 @@ func (*recurMarker) TypeName() string { return "recur" }
 
 var recurSignal Value = &recurMarker{}
 
+// isRecur reports whether v is the recur signal. A type assertion is one
+// comparison, where comparing two interfaces calls into the runtime.
+func isRecur(v Value) bool {
+	_, ok := v.(*recurMarker)
+	return ok
+}
+
 // Op names an operation that the compiler may inline when a call's callee
 // is a global still bound to the builtin that declares it.
 type Op int
@@ -52,6 +59,11 @@ type BuiltinFunc func(th *Thread, args []Value) (Value, error)
 type Builtin struct {
 	Name string
 	Fn   BuiltinFunc
+	// F1 and F2, when set, implement the one- and two-argument cases
+	// without an argument slice; higher-order builtins (map, filter,
+	// reduce) call them through Call1 and Call2.
+	F1 func(th *Thread, x Value) (Value, error)
+	F2 func(th *Thread, x, y Value) (Value, error)
 	// MinArgs and MaxArgs bound the argument count (MaxArgs < 0: any).
 	MinArgs, MaxArgs int
 	// Inline lets the compiler open-code the common case.
@@ -210,7 +222,7 @@ func (th *Thread) runClosure(c *Closure, a *arityCode, frame []Value, nargs int)
 			th.depth--
 			return nil, err
 		}
-		if v == recurSignal {
+		if isRecur(v) {
 			if err := th.Tick(); err != nil {
 				th.depth--
 				return nil, err
@@ -272,6 +284,9 @@ func (th *Thread) Call1(f Value, x Value) (Value, error) {
 		}
 		return v, nil
 	}
+	if b, ok := f.(*Builtin); ok && b.F1 != nil {
+		return b.F1(th, x)
+	}
 	args := th.stack.alloc(1)
 	args[0] = x
 	v, err := th.Call(f, args...)
@@ -294,6 +309,9 @@ func (th *Thread) Call2(f Value, x, y Value) (Value, error) {
 			return nil, addFrame(err, fn.proto.name, syntax.Pos{})
 		}
 		return v, nil
+	}
+	if b, ok := f.(*Builtin); ok && b.F2 != nil {
+		return b.F2(th, x, y)
 	}
 	args := th.stack.alloc(2)
 	args[0], args[1] = x, y

@@ -42,7 +42,7 @@ func (th *Thread) Run(p *Program) (Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v == recurSignal {
+	if isRecur(v) {
 		return nil, value.Errorf(value.ErrGeneric, "recur escaped its loop")
 	}
 	return v, nil
@@ -124,7 +124,11 @@ func (c *compiler) expr(e resolve.Expr) node {
 	case *resolve.Recur:
 		args := c.exprs(x.Args)
 		if x.Loop != nil {
-			return &recurLoopNode{loop: c.loops[x.Loop], args: args}
+			loop := c.loops[x.Loop]
+			if slots, ok := simpleSlots(loop.pats); ok {
+				return &recurSlotsNode{slots: slots, args: args}
+			}
+			return &recurLoopNode{loop: loop, args: args}
 		}
 		return &recurFnNode{args: args}
 	case *resolve.And:

@@ -14,18 +14,16 @@ func inlineCall(g *Global, b *Builtin, args []node, pos syntax.Pos) node {
 		if len(args) == 2 {
 			if c, ok := args[1].(*constNode); ok {
 				if i, ok := c.v.(value.Int); ok {
-					n := &binOpConstNode{binOpNode{g: g, orig: b, op: b.Inline, x: args[0], y: args[1], pos: pos}, i, -1}
-					if l, ok := args[0].(*localNode); ok {
-						n.xslot = l.slot
-					}
-					return n
+					return &binOpConstNode{binOpNode{g: g, orig: b, op: b.Inline, x: args[0], y: args[1], pos: pos,
+						xslot: localSlot(args[0]), yslot: -1}, i}
 				}
 			}
-			return &binOpNode{g: g, orig: b, op: b.Inline, x: args[0], y: args[1], pos: pos}
+			return &binOpNode{g: g, orig: b, op: b.Inline, x: args[0], y: args[1], pos: pos,
+				xslot: localSlot(args[0]), yslot: localSlot(args[1])}
 		}
 	case OpInc, OpDec, OpZero:
 		if len(args) == 1 {
-			return &unOpNode{g: g, orig: b, op: b.Inline, x: args[0], pos: pos}
+			return &unOpNode{g: g, orig: b, op: b.Inline, x: args[0], pos: pos, xslot: localSlot(args[0])}
 		}
 	}
 	return nil
@@ -36,7 +34,18 @@ type binOpNode struct {
 	orig *Builtin
 	op   Op
 	x, y node
-	pos  syntax.Pos
+	// xslot and yslot are the slots of operands that are plain locals
+	// (read without a dynamic call), else -1.
+	xslot, yslot int
+	pos          syntax.Pos
+}
+
+// localSlot returns the slot of a plain local node, or -1.
+func localSlot(n node) int {
+	if l, ok := n.(*localNode); ok {
+		return l.slot
+	}
+	return -1
 }
 
 func overflow(pos syntax.Pos, op string) error {
@@ -46,16 +55,34 @@ func overflow(pos syntax.Pos, op string) error {
 }
 
 func (n *binOpNode) eval(th *Thread, env []Value) (Value, error) {
-	x, err := n.x.eval(th, env)
-	if err != nil {
+	var x, y Value
+	var err error
+	if n.xslot >= 0 {
+		x = env[n.xslot]
+	} else if x, err = n.x.eval(th, env); err != nil {
 		return nil, err
 	}
-	y, err := n.y.eval(th, env)
-	if err != nil {
+	if n.yslot >= 0 {
+		y = env[n.yslot]
+	} else if y, err = n.y.eval(th, env); err != nil {
 		return nil, err
 	}
 	if b, ok := y.(value.Int); ok {
-		if v, err, done := n.intOp(x, b); done {
+		if a, ok := x.(value.Int); ok && n.bound() {
+			switch n.op {
+			case OpAdd:
+				if s := a + b; (a^s)&(b^s) >= 0 {
+					return th.BoxInt(s), nil
+				}
+			case OpSub:
+				if s := a - b; (a^b)&(a^s) >= 0 {
+					return th.BoxInt(s), nil
+				}
+			case OpLt:
+				return value.Bool(a < b), nil
+			}
+		}
+		if v, err, done := n.intOp(th, x, b); done {
 			return v, err
 		}
 	}
@@ -64,7 +91,7 @@ func (n *binOpNode) eval(th *Thread, env []Value) (Value, error) {
 
 // intOp computes the operation when the global still holds the builtin
 // and x is an integer; done is false otherwise.
-func (n *binOpNode) intOp(x Value, b value.Int) (v Value, err error, done bool) {
+func (n *binOpNode) intOp(th *Thread, x Value, b value.Int) (v Value, err error, done bool) {
 	if !n.bound() {
 		return nil, nil, false
 	}
@@ -78,13 +105,13 @@ func (n *binOpNode) intOp(x Value, b value.Int) (v Value, err error, done bool) 
 		if (a^s)&(b^s) < 0 {
 			return nil, overflow(n.pos, "+"), true
 		}
-		return s, nil, true
+		return th.BoxInt(s), nil, true
 	case OpSub:
 		s := a - b
 		if (a^b)&(a^s) < 0 {
 			return nil, overflow(n.pos, "-"), true
 		}
-		return s, nil, true
+		return th.BoxInt(s), nil, true
 	case OpMul:
 		if a == 0 || b == 0 {
 			return value.Int(0), nil, true
@@ -93,7 +120,7 @@ func (n *binOpNode) intOp(x Value, b value.Int) (v Value, err error, done bool) 
 		if p/b != a || (a == -1 && b == minInt) || (b == -1 && a == minInt) {
 			return nil, overflow(n.pos, "*"), true
 		}
-		return p, nil, true
+		return th.BoxInt(p), nil, true
 	case OpLt:
 		return value.Bool(a < b), nil, true
 	case OpLe:
@@ -125,17 +152,23 @@ func (n *binOpNode) fallback(th *Thread, x, y Value) (Value, error) {
 }
 
 type unOpNode struct {
-	g    *Global
-	orig *Builtin
-	op   Op
-	x    node
-	pos  syntax.Pos
+	g     *Global
+	orig  *Builtin
+	op    Op
+	x     node
+	xslot int // slot of x when it is a plain local, else -1
+	pos   syntax.Pos
 }
 
 func (n *unOpNode) eval(th *Thread, env []Value) (Value, error) {
-	x, err := n.x.eval(th, env)
-	if err != nil {
-		return nil, err
+	var x Value
+	if n.xslot >= 0 {
+		x = env[n.xslot]
+	} else {
+		var err error
+		if x, err = n.x.eval(th, env); err != nil {
+			return nil, err
+		}
 	}
 	if cur, ok := n.g.value.(*Builtin); ok && cur == n.orig {
 		if a, ok := x.(value.Int); ok {
@@ -144,12 +177,12 @@ func (n *unOpNode) eval(th *Thread, env []Value) (Value, error) {
 				if a == value.Int(^uint64(0)>>1) {
 					return nil, overflow(n.pos, "inc")
 				}
-				return a + 1, nil
+				return th.BoxInt(a + 1), nil
 			case OpDec:
 				if a == minInt {
 					return nil, overflow(n.pos, "dec")
 				}
-				return a - 1, nil
+				return th.BoxInt(a - 1), nil
 			case OpZero:
 				return value.Bool(a == 0), nil
 			}
@@ -169,8 +202,7 @@ func (n *unOpNode) eval(th *Thread, env []Value) (Value, error) {
 // constant, the commonest shape: (- n 1), (< i 10).
 type binOpConstNode struct {
 	binOpNode
-	c     value.Int
-	xslot int // slot of x when it is a plain local, else -1
+	c value.Int
 }
 
 func (n *binOpConstNode) eval(th *Thread, env []Value) (Value, error) {
@@ -190,11 +222,11 @@ func (n *binOpConstNode) eval(th *Thread, env []Value) (Value, error) {
 		switch n.op {
 		case OpAdd:
 			if s := a + b; (a^s)&(b^s) >= 0 {
-				return s, nil
+				return th.BoxInt(s), nil
 			}
 		case OpSub:
 			if s := a - b; (a^b)&(a^s) >= 0 {
-				return s, nil
+				return th.BoxInt(s), nil
 			}
 		case OpLt:
 			return value.Bool(a < b), nil
@@ -208,7 +240,7 @@ func (n *binOpConstNode) eval(th *Thread, env []Value) (Value, error) {
 			return value.Bool(a == b), nil
 		}
 	}
-	if v, err, done := n.intOp(x, n.c); done {
+	if v, err, done := n.intOp(th, x, n.c); done {
 		return v, err
 	}
 	return n.fallback(th, x, n.c)

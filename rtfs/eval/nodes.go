@@ -303,7 +303,7 @@ func (n *loopNode) eval(th *Thread, env []Value) (Value, error) {
 		if err != nil {
 			return nil, err
 		}
-		if v != recurSignal {
+		if !isRecur(v) {
 			return v, nil
 		}
 		if err := th.Tick(); err != nil {
@@ -334,6 +334,64 @@ func (n *recurLoopNode) eval(th *Thread, env []Value) (Value, error) {
 		if err := p.bind(th, env, vals[i]); err != nil {
 			return nil, err
 		}
+	}
+	return recurSignal, nil
+}
+
+// simpleSlots returns the slots of patterns that are all plain locals
+// (not captured, untyped), which recur can assign directly.
+func simpleSlots(pats []patternCode) ([]int, bool) {
+	slots := make([]int, len(pats))
+	for i, p := range pats {
+		sp, ok := p.(*slotPat)
+		if !ok || sp.cell || sp.typ != nil {
+			return nil, false
+		}
+		slots[i] = sp.slot
+	}
+	return slots, true
+}
+
+// recurSlotsNode is recur to a loop whose bindings are plain locals: the
+// new values are computed first (they may read the old ones) and then
+// stored.
+type recurSlotsNode struct {
+	slots []int
+	args  []node
+}
+
+func (n *recurSlotsNode) eval(th *Thread, env []Value) (Value, error) {
+	switch len(n.args) {
+	case 1:
+		a, err := n.args[0].eval(th, env)
+		if err != nil {
+			return nil, err
+		}
+		env[n.slots[0]] = a
+	case 2:
+		a, err := n.args[0].eval(th, env)
+		if err != nil {
+			return nil, err
+		}
+		b, err := n.args[1].eval(th, env)
+		if err != nil {
+			return nil, err
+		}
+		env[n.slots[0]], env[n.slots[1]] = a, b
+	default:
+		vals := th.stack.alloc(len(n.args))
+		for i, a := range n.args {
+			v, err := a.eval(th, env)
+			if err != nil {
+				th.stack.free(vals)
+				return nil, err
+			}
+			vals[i] = v
+		}
+		for i, s := range n.slots {
+			env[s] = vals[i]
+		}
+		th.stack.free(vals)
 	}
 	return recurSignal, nil
 }

@@ -45,6 +45,7 @@ type Thread struct {
 	stop      *atomic.Bool
 	stopErr   func() error
 	stack     valueStack
+	ints      value.IntBoxer
 	// step is the host step the thread is currently inside (nil at plan
 	// level); hosts use it to parent events.
 	step any
@@ -268,3 +269,13 @@ func (s *valueStack) scrub() {
 
 // Value is value.Value, repeated here for brevity.
 type Value = value.Value
+
+// BoxInt returns i as a Value. Small integers have static boxes in the
+// runtime; others come from the thread's IntBoxer instead of one heap
+// allocation each. Builtins on hot paths use it for integer results.
+func (th *Thread) BoxInt(i value.Int) Value {
+	if uint64(i) < 256 {
+		return i
+	}
+	return th.ints.Box(i)
+}

@@ -9,24 +9,32 @@ import (
 )
 
 func registerArith(r *registry) {
-	r.add("+", 0, -1, func(_ *eval.Thread, args []Value) (Value, error) {
+	withF2(r.add("+", 0, -1, func(_ *eval.Thread, args []Value) (Value, error) {
 		return fold("+", args, value.Int(0), addNum)
-	}).Inline = eval.OpAdd
-	r.add("*", 0, -1, func(_ *eval.Thread, args []Value) (Value, error) {
+	}), eval.OpAdd, addNum)
+	fastInt2(r.m["+"], func(a, b int64) (int64, bool) {
+		s := a + b
+		return s, (a^s)&(b^s) >= 0
+	})
+	withF2(r.add("*", 0, -1, func(_ *eval.Thread, args []Value) (Value, error) {
 		return fold("*", args, value.Int(1), mulNum)
-	}).Inline = eval.OpMul
-	r.add("-", 1, -1, func(_ *eval.Thread, args []Value) (Value, error) {
+	}), eval.OpMul, mulNum)
+	withF2(r.add("-", 1, -1, func(_ *eval.Thread, args []Value) (Value, error) {
 		if len(args) == 1 {
 			return subNum(value.Int(0), args[0])
 		}
 		return fold("-", args[1:], args[0], subNum)
-	}).Inline = eval.OpSub
-	r.add("/", 1, -1, func(_ *eval.Thread, args []Value) (Value, error) {
+	}), eval.OpSub, subNum)
+	fastInt2(r.m["-"], func(a, b int64) (int64, bool) {
+		s := a - b
+		return s, (a^b)&(a^s) >= 0
+	})
+	withF2(r.add("/", 1, -1, func(_ *eval.Thread, args []Value) (Value, error) {
 		if len(args) == 1 {
 			return divNum(value.Int(1), args[0])
 		}
 		return fold("/", args[1:], args[0], divNum)
-	})
+	}), eval.OpNone, divNum)
 	r.add("quot", 2, 2, intDiv("quot", func(a, b int64) int64 { return a / b }, math.Trunc))
 	r.add("rem", 2, 2, intDiv("rem", func(a, b int64) int64 { return a % b }, func(f float64) float64 { return f }))
 	r.add("mod", 2, 2, func(_ *eval.Thread, args []Value) (Value, error) {
@@ -58,12 +66,14 @@ func registerArith(r *registry) {
 		}
 		return value.Float(m), nil
 	})
-	r.add("inc", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
+	withF1(r.add("inc", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
 		return addNum(args[0], value.Int(1))
-	}).Inline = eval.OpInc
-	r.add("dec", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
+	}), eval.OpInc, func(x Value) (Value, error) { return addNum(x, value.Int(1)) })
+	fastInt1(r.m["inc"], func(a int64) (int64, bool) { return a + 1, a != math.MaxInt64 })
+	withF1(r.add("dec", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
 		return subNum(args[0], value.Int(1))
-	}).Inline = eval.OpDec
+	}), eval.OpDec, func(x Value) (Value, error) { return subNum(x, value.Int(1)) })
+	fastInt1(r.m["dec"], func(a int64) (int64, bool) { return a - 1, a != math.MinInt64 })
 	r.add("abs", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
 		switch x := args[0].(type) {
 		case value.Int:
@@ -81,22 +91,35 @@ func registerArith(r *registry) {
 	})
 	r.add("max", 1, -1, extremum("max", 1))
 	r.add("min", 1, -1, extremum("min", -1))
-	r.add("==", 1, -1, chain("==", func(c int) bool { return c == 0 })).Inline = eval.OpNumEq
-	r.add("<", 1, -1, chain("<", func(c int) bool { return c < 0 })).Inline = eval.OpLt
-	r.add(">", 1, -1, chain(">", func(c int) bool { return c > 0 })).Inline = eval.OpGt
-	r.add("<=", 1, -1, chain("<=", func(c int) bool { return c <= 0 })).Inline = eval.OpLe
-	r.add(">=", 1, -1, chain(">=", func(c int) bool { return c >= 0 })).Inline = eval.OpGe
-	r.add("zero?", 1, 1, numPred("zero?", func(i int64) bool { return i == 0 }, func(f float64) bool { return f == 0 })).Inline = eval.OpZero
-	r.add("pos?", 1, 1, numPred("pos?", func(i int64) bool { return i > 0 }, func(f float64) bool { return f > 0 }))
-	r.add("neg?", 1, 1, numPred("neg?", func(i int64) bool { return i < 0 }, func(f float64) bool { return f < 0 }))
-	r.add("even?", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
-		i, err := toInt("even?", args[0])
-		return value.Bool(i%2 == 0), err
-	})
-	r.add("odd?", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
-		i, err := toInt("odd?", args[0])
-		return value.Bool(i%2 != 0), err
-	})
+	comparison := func(name string, op eval.Op, ok func(c int) bool) {
+		withF2(r.add(name, 1, -1, chain(name, ok)), op, func(x, y Value) (Value, error) {
+			c, err := compareNums(name, x, y)
+			return value.Bool(err == nil && c != 2 && ok(c)), err
+		})
+	}
+	comparison("==", eval.OpNumEq, func(c int) bool { return c == 0 })
+	comparison("<", eval.OpLt, func(c int) bool { return c < 0 })
+	comparison(">", eval.OpGt, func(c int) bool { return c > 0 })
+	comparison("<=", eval.OpLe, func(c int) bool { return c <= 0 })
+	comparison(">=", eval.OpGe, func(c int) bool { return c >= 0 })
+	predicate := func(name string, op eval.Op, ip func(int64) bool, fp func(float64) bool) {
+		f := numPred(name, ip, fp)
+		withF1(r.add(name, 1, 1, f), op, func(x Value) (Value, error) { return numPred1(name, ip, fp, x) })
+	}
+	predicate("zero?", eval.OpZero, func(i int64) bool { return i == 0 }, func(f float64) bool { return f == 0 })
+	predicate("pos?", eval.OpNone, func(i int64) bool { return i > 0 }, func(f float64) bool { return f > 0 })
+	predicate("neg?", eval.OpNone, func(i int64) bool { return i < 0 }, func(f float64) bool { return f < 0 })
+	parity := func(name string, want int64) {
+		check := func(x Value) (Value, error) {
+			i, err := toInt(name, x)
+			return value.Bool(i%2 == want || i%2 == -want), err
+		}
+		withF1(r.add(name, 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
+			return check(args[0])
+		}), eval.OpNone, check)
+	}
+	parity("even?", 0)
+	parity("odd?", 1)
 	r.add("number?", 1, 1, func(_ *eval.Thread, args []Value) (Value, error) {
 		switch args[0].(type) {
 		case value.Int, value.Float:
@@ -380,14 +403,64 @@ func extremum(fn string, sign int) eval.BuiltinFunc {
 
 func numPred(fn string, ip func(int64) bool, fp func(float64) bool) eval.BuiltinFunc {
 	return func(_ *eval.Thread, args []Value) (Value, error) {
-		switch x := args[0].(type) {
-		case value.Int:
-			return value.Bool(ip(int64(x))), nil
-		case value.Float:
-			return value.Bool(fp(float64(x))), nil
-		}
-		return nil, typeError(fn, "a number", args[0])
+		return numPred1(fn, ip, fp, args[0])
 	}
+}
+
+func numPred1(fn string, ip func(int64) bool, fp func(float64) bool, v Value) (Value, error) {
+	switch x := v.(type) {
+	case value.Int:
+		return value.Bool(ip(int64(x))), nil
+	case value.Float:
+		return value.Bool(fp(float64(x))), nil
+	}
+	return nil, typeError(fn, "a number", v)
+}
+
+// withF1 gives a one-argument builtin its slice-free entry point (used by
+// map, filter and friends) and its inline op.
+func withF1(b *eval.Builtin, op eval.Op, f func(x Value) (Value, error)) {
+	b.Inline = op
+	b.F1 = func(_ *eval.Thread, x Value) (Value, error) { return f(x) }
+}
+
+// fastInt1 puts an integer fast path in front of a builtin's F1: integer
+// results are boxed by the thread (see eval.Thread.BoxInt); ok false
+// (overflow) falls back to the general path, which reports the error.
+func fastInt1(v Value, op func(a int64) (int64, bool)) {
+	b := v.(*eval.Builtin)
+	slow := b.F1
+	b.F1 = func(th *eval.Thread, x Value) (Value, error) {
+		if a, ok := x.(value.Int); ok {
+			if r, ok := op(int64(a)); ok {
+				return th.BoxInt(value.Int(r)), nil
+			}
+		}
+		return slow(th, x)
+	}
+}
+
+// fastInt2 is fastInt1 for F2.
+func fastInt2(v Value, op func(a, b int64) (int64, bool)) {
+	b := v.(*eval.Builtin)
+	slow := b.F2
+	b.F2 = func(th *eval.Thread, x, y Value) (Value, error) {
+		if a, ok := x.(value.Int); ok {
+			if c, ok := y.(value.Int); ok {
+				if r, ok := op(int64(a), int64(c)); ok {
+					return th.BoxInt(value.Int(r)), nil
+				}
+			}
+		}
+		return slow(th, x, y)
+	}
+}
+
+// withF2 gives a builtin its two-argument entry point (used by reduce)
+// and its inline op.
+func withF2(b *eval.Builtin, op eval.Op, f func(x, y Value) (Value, error)) {
+	b.Inline = op
+	b.F2 = func(_ *eval.Thread, x, y Value) (Value, error) { return f(x, y) }
 }
 
 func floatFn(fn string, f func(float64) float64) eval.BuiltinFunc {

@@ -138,7 +138,7 @@ func seqResult(th *eval.Thread, name string, lazy bool, hint int, run seqProduce
 	if err != nil && err != eval.Stop {
 		return nil, err
 	}
-	return value.NewList(out...), nil
+	return value.ListFromSlice(out), nil
 }
 
 // seqPuller pulls the elements of a collection one at a time.
@@ -487,7 +487,7 @@ func seqTake(th *eval.Thread, fn string, coll Value, n int64) (*value.List, erro
 	if err != nil {
 		return nil, err
 	}
-	return value.NewList(out...), nil
+	return value.ListFromSlice(out), nil
 }
 
 // seqCount counts coll's elements.
@@ -1277,7 +1277,7 @@ func seqFloatRange(th *eval.Thread, args []Value) (Value, error) {
 			out = append(out, value.Float(x))
 		}
 	}
-	return value.NewList(out...), nil
+	return value.ListFromSlice(out), nil
 }
 
 // registerSeqTransform registers map, filter and the other sequence
@@ -1371,7 +1371,9 @@ func registerSeqTransform(r *registry) {
 			if err := seqCheck(name, coll); err != nil {
 				return nil, err
 			}
-			return seqResult(th, name, seqUnbounded(coll), 0, func(th *eval.Thread, out func(Value) error) error {
+			// The input length bounds the output; reserving it avoids
+			// regrowing a pointer slice (a copy with write barriers).
+			return seqResult(th, name, seqUnbounded(coll), seqHint(coll), func(th *eval.Thread, out func(Value) error) error {
 				return th.Each(coll, func(x Value) error {
 					t, err := seqTruthCall(th, pred, x)
 					if err != nil {
@@ -1717,7 +1719,7 @@ func registerSeqTransform(r *registry) {
 		if err := walk(args[0]); err != nil {
 			return nil, err
 		}
-		return value.NewList(out...), nil
+		return value.ListFromSlice(out), nil
 	})
 	r.add("frequencies", 1, 1, func(th *eval.Thread, args []Value) (Value, error) {
 		b := value.NewMapBuilder()
@@ -2186,15 +2188,14 @@ func seqReduce(th *eval.Thread, f, acc Value, has bool, coll Value) (Value, erro
 			return err == nil
 		})
 	case *value.List:
-		l := x
-		if !has && l.Len() > 0 {
-			acc, has, l = l.First(), true, l.Rest()
-		}
-		for ; l.Len() > 0; l = l.Rest() {
-			if acc, err = th.Call2(f, acc, l.First()); err != nil {
-				return nil, err
+		x.Range(func(v Value) bool {
+			if !has {
+				acc, has = v, true
+				return true
 			}
-		}
+			acc, err = th.Call2(f, acc, v)
+			return err == nil
+		})
 	default:
 		err = seqEach(th, "reduce", coll, func(v Value) error {
 			if !has {

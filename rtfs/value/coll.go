@@ -225,12 +225,18 @@ func (b *SetBuilder) Len() int { return b.b.Len() }
 // Set returns the built set.
 func (b *SetBuilder) Set() *Set { return &Set{m: b.b.Persistent()} }
 
-// List is an immutable singly linked list, printed as (a b c). It is also
-// the result type of sequence functions.
+// List is an immutable sequence printed as (a b c): the type of lists and
+// of the results of sequence functions. A list is a chain of cons cells
+// that may end in an array segment, so that prepending is O(1) and a
+// sequence function can return its results without allocating a cell per
+// element.
 type List struct {
 	first Value
 	rest  *List
 	count int
+	// arr, when not nil, makes this node an array segment holding all
+	// count elements; first and rest are unused.
+	arr []Value
 }
 
 func (*List) TypeName() string { return "list" }
@@ -238,13 +244,21 @@ func (*List) TypeName() string { return "list" }
 // EmptyList is the empty list.
 var EmptyList = &List{}
 
-// NewList returns a list of xs in order.
+// NewList returns a list of a copy of xs.
 func NewList(xs ...Value) *List {
-	l := EmptyList
-	for i := len(xs) - 1; i >= 0; i-- {
-		l = &List{first: xs[i], rest: l, count: l.count + 1}
+	if len(xs) == 0 {
+		return EmptyList
 	}
-	return l
+	return &List{arr: append([]Value(nil), xs...), count: len(xs)}
+}
+
+// ListFromSlice returns a list of xs without copying: the caller gives up
+// xs and must not modify it afterwards.
+func ListFromSlice(xs []Value) *List {
+	if len(xs) == 0 {
+		return EmptyList
+	}
+	return &List{arr: xs[:len(xs):len(xs)], count: len(xs)}
 }
 
 // Cons returns a list with x in front of l.
@@ -254,28 +268,63 @@ func (l *List) Cons(x Value) *List { return &List{first: x, rest: l, count: l.co
 func (l *List) Len() int { return l.count }
 
 // First returns the first element or nil.
-func (l *List) First() Value { return l.first }
+func (l *List) First() Value {
+	switch {
+	case l.count == 0:
+		return nil
+	case l.arr != nil:
+		return l.arr[0]
+	}
+	return l.first
+}
 
 // Rest returns the list without its first element (empty for empty).
 func (l *List) Rest() *List {
-	if l.count == 0 {
-		return l
+	switch {
+	case l.count <= 1:
+		return EmptyList
+	case l.arr != nil:
+		return &List{arr: l.arr[1:], count: l.count - 1}
 	}
 	return l.rest
+}
+
+// Nth returns element i; ok is false when i is out of range.
+func (l *List) Nth(i int) (Value, bool) {
+	if i < 0 || i >= l.count {
+		return nil, false
+	}
+	c := l
+	for c.arr == nil {
+		if i == 0 {
+			return c.first, true
+		}
+		c, i = c.rest, i-1
+	}
+	return c.arr[i], true
 }
 
 // Items returns the elements as a new slice.
 func (l *List) Items() []Value {
 	out := make([]Value, 0, l.count)
-	for c := l; c.count > 0; c = c.rest {
-		out = append(out, c.first)
-	}
+	l.Range(func(x Value) bool {
+		out = append(out, x)
+		return true
+	})
 	return out
 }
 
 // Range calls f for each element until f returns false.
 func (l *List) Range(f func(x Value) bool) {
 	for c := l; c.count > 0; c = c.rest {
+		if c.arr != nil {
+			for _, x := range c.arr {
+				if !f(x) {
+					return
+				}
+			}
+			return
+		}
 		if !f(c.first) {
 			return
 		}

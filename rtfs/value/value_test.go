@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -196,3 +197,31 @@ func FuzzReadPrint(f *testing.F) {
 }
 
 func containsNaN(s string) bool { return strings.Contains(s, "##NaN") }
+
+func TestIntBoxer(t *testing.T) {
+	var b value.IntBoxer
+	for _, i := range []value.Int{0, 7, 255, 256, -1, 1 << 40, math.MinInt64, math.MaxInt64} {
+		v := b.Box(i)
+		got, ok := v.(value.Int)
+		if !ok || got != i {
+			t.Fatalf("Box(%d) = %#v", i, v)
+		}
+		if v != value.Value(i) || !value.Equal(v, i) || value.Hash(v) != value.Hash(i) {
+			t.Fatalf("Box(%d) does not behave as the plain Int", i)
+		}
+		if value.Repr(v) != value.Repr(i) || value.TypeName(v) != "integer" {
+			t.Fatalf("Box(%d) prints as %s", i, value.Repr(v))
+		}
+	}
+	// Boxes stay valid after their chunk is used up and garbage collected.
+	var kept []value.Value
+	for i := 0; i < 10000; i++ {
+		kept = append(kept, b.Box(value.Int(1000+i)))
+	}
+	runtime.GC()
+	for i, v := range kept {
+		if v.(value.Int) != value.Int(1000+i) {
+			t.Fatalf("box %d changed to %v", i, v)
+		}
+	}
+}
