@@ -46,7 +46,7 @@ func runEval(c *cli, args []string) int {
 	var lf limitFlags
 	lf.register(fs)
 	file := fs.String("f", "", "read the program from `FILE`")
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseFlags(c, fs, args); done {
 		return code
 	}
 	var src []byte

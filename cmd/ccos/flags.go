@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 )
 
 // newFlagSet returns a flag set whose -h output describes the command.
@@ -12,7 +13,7 @@ func newFlagSet(c *cli, name, argsUsage, description string) *flag.FlagSet {
 	fs.SetOutput(c.stderr)
 	fs.Usage = func() {
 		out := fs.Output()
-		fmt.Fprintf(out, "Usage: ccos %s [flags] %s\n\n%s\n", name, argsUsage, description)
+		fmt.Fprintf(out, "Usage: %s\n\n%s\n", strings.TrimSpace("ccos "+name+" [flags] "+argsUsage), description)
 		hasFlags := false
 		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
 		if hasFlags {
@@ -24,17 +25,23 @@ func newFlagSet(c *cli, name, argsUsage, description string) *flag.FlagSet {
 }
 
 // parseFlags parses args; done reports that the command should exit with
-// code (after -h, or on a usage error).
-func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
+// code: 0 after -h (whose output goes to standard output, as asked for),
+// 2 on a usage error (reported on standard error).
+func parseFlags(c *cli, fs *flag.FlagSet, args []string) (code int, done bool) {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-h" || a == "-help" || a == "--help" {
+			fs.SetOutput(c.stdout)
+			break
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(fsStdout(fs))
 			return 0, true
 		}
 		return 2, true
 	}
 	return 0, false
 }
-
-// fsStdout is a hook kept for symmetry; help goes to the flag set's output.
-func fsStdout(fs *flag.FlagSet) interface{ Write([]byte) (int, error) } { return fs.Output() }

@@ -76,7 +76,7 @@ func (c *cli) usage(w io.Writer) {
 
 func runVersion(c *cli, args []string) int {
 	fs := newFlagSet(c, "version", "", "Print the ccos version.")
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseFlags(c, fs, args); done {
 		return code
 	}
 	fmt.Fprintf(c.stdout, "ccos %s\n", version)

@@ -38,7 +38,7 @@ func runRepl(c *cli, args []string) int {
 	var lf limitFlags
 	lf.register(fs)
 	histFile := fs.String("history", defaultHistoryFile(), "history `file` (empty: keep history in memory only)")
-	if code, done := parseFlags(fs, args); done {
+	if code, done := parseFlags(c, fs, args); done {
 		return code
 	}
 	if fs.NArg() != 0 {
