@@ -180,9 +180,7 @@ func (a *arityCode) enter(th *Thread, c *Closure, frame []Value) error {
 // naming the binding, the expected type, the value and the position.
 func checkType(t *types.Type, v Value, name string, pos syntax.Pos) error {
 	if err := t.Check(v); err != nil {
-		e := value.NewError(value.ErrType, "%s: expected %s, got %s (%v)", name, t, value.Repr(v), err)
-		e.Pos = pos
-		return e
+		return errAt(pos, value.ErrType, "%s: expected %s, got %s (%v)", name, t, value.Repr(v), err)
 	}
 	return nil
 }
@@ -415,3 +413,10 @@ func MakeBuiltin(name string, min, max int, fn BuiltinFunc) *Builtin {
 }
 
 var _ = fmt.Sprint
+
+// errAt returns an RTFS error of type typ raised at pos.
+func errAt(pos syntax.Pos, typ value.Keyword, format string, args ...any) error {
+	e := value.NewError(typ, format, args...)
+	e.Pos = pos
+	return e
+}

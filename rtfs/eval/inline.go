@@ -49,9 +49,7 @@ func localSlot(n node) int {
 }
 
 func overflow(pos syntax.Pos, op string) error {
-	e := value.NewError(value.ErrArithmetic, "integer overflow in %s", op)
-	e.Pos = pos
-	return e
+	return errAt(pos, value.ErrArithmetic, "integer overflow in %s", op)
 }
 
 func (n *binOpNode) eval(th *Thread, env []Value) (Value, error) {

@@ -36,9 +36,7 @@ func (n *globalNode) eval(*Thread, []Value) (Value, error) {
 }
 
 func undefined(name string, pos syntax.Pos) error {
-	e := value.NewError(value.ErrUndefined, "undefined symbol: %s", name)
-	e.Pos = pos
-	return e
+	return errAt(pos, value.ErrUndefined, "undefined symbol: %s", name)
 }
 
 type ifNode struct{ cond, then, els node }
@@ -270,9 +268,7 @@ type setGlobalNode struct {
 
 func (n *setGlobalNode) eval(th *Thread, env []Value) (Value, error) {
 	if !n.g.defined {
-		e := value.NewError(value.ErrUndefined, "set!: %s is not bound", n.g.Name)
-		e.Pos = n.pos
-		return nil, e
+		return nil, errAt(n.pos, value.ErrUndefined, "set!: %s is not bound", n.g.Name)
 	}
 	v, err := n.val.eval(th, env)
 	if err != nil {
@@ -470,9 +466,7 @@ func (n *caseNode) eval(th *Thread, env []Value) (Value, error) {
 	if n.dflt != nil {
 		return n.dflt.eval(th, env)
 	}
-	e := value.NewError(value.ErrMatch, "no case clause matching %s", truncate(value.Repr(x)))
-	e.Pos = n.pos
-	return nil, e
+	return nil, errAt(n.pos, value.ErrMatch, "no case clause matching %s", truncate(value.Repr(x)))
 }
 
 type matchNode struct {
@@ -496,9 +490,7 @@ func (n *matchNode) eval(th *Thread, env []Value) (Value, error) {
 			return n.bodies[i].eval(th, env)
 		}
 	}
-	e := value.NewError(value.ErrMatch, "no match clause matches %s", truncate(value.Repr(x)))
-	e.Pos = n.pos
-	return nil, e
+	return nil, errAt(n.pos, value.ErrMatch, "no match clause matches %s", truncate(value.Repr(x)))
 }
 
 type catchCode struct {
@@ -600,9 +592,7 @@ func (n *mapNode) eval(th *Thread, env []Value) (Value, error) {
 			return nil, err
 		}
 		if _, dup := b.Get(k); dup {
-			e := value.NewError(value.ErrKey, "duplicate key %s in map literal", truncate(value.Repr(k)))
-			e.Pos = n.pos
-			return nil, e
+			return nil, errAt(n.pos, value.ErrKey, "duplicate key %s in map literal", truncate(value.Repr(k)))
 		}
 		b.Assoc(k, v)
 	}
@@ -640,9 +630,7 @@ func deref(v Value, pos syntax.Pos) (Value, error) {
 	if a, ok := v.(*value.Atom); ok {
 		return a.Deref(), nil
 	}
-	e := value.NewError(value.ErrType, "cannot deref a %s", value.TypeName(v))
-	e.Pos = pos
-	return nil, e
+	return nil, errAt(pos, value.ErrType, "cannot deref a %s", value.TypeName(v))
 }
 
 // derefGlobalNode is @name for a name not bound lexically: a defined
@@ -665,9 +653,7 @@ func lookupContext(th *Thread, name string, pos syntax.Pos) (Value, error) {
 		return nil, atPos(err, pos)
 	}
 	if !ok {
-		e := value.NewError(value.ErrUndefined, "@%s is neither a bound atom nor a host context value", name)
-		e.Pos = pos
-		return nil, e
+		return nil, errAt(pos, value.ErrUndefined, "@%s is neither a bound atom nor a host context value", name)
 	}
 	return v, nil
 }
@@ -684,9 +670,7 @@ func (n *contextLookupNode) eval(th *Thread, env []Value) (Value, error) {
 	}
 	name, ok := nameOf(v)
 	if !ok {
-		e := value.NewError(value.ErrType, "resource:ref needs a name, got %s", value.TypeName(v))
-		e.Pos = n.pos
-		return nil, e
+		return nil, errAt(n.pos, value.ErrType, "resource:ref needs a name, got %s", value.TypeName(v))
 	}
 	return lookupContext(th, name, n.pos)
 }
@@ -815,9 +799,7 @@ func (n *dotimesNode) eval(th *Thread, env []Value) (Value, error) {
 	}
 	count, ok := c.(value.Int)
 	if !ok {
-		e := value.NewError(value.ErrType, "dotimes needs an integer count, got %s", value.TypeName(c))
-		e.Pos = n.pos
-		return nil, e
+		return nil, errAt(n.pos, value.ErrType, "dotimes needs an integer count, got %s", value.TypeName(c))
 	}
 	for i := value.Int(0); i < count; i++ {
 		if err := th.Tick(); err != nil {

@@ -52,9 +52,7 @@ type vecPat struct {
 func (p *vecPat) bind(th *Thread, env []Value, v Value) error {
 	if v != nil && !value.IsSequential(v) {
 		if _, ok := v.(value.String); !ok {
-			e := value.NewError(value.ErrType, "cannot destructure a %s with a vector pattern", value.TypeName(v))
-			e.Pos = p.pos
-			return e
+			return errAt(p.pos, value.ErrType, "cannot destructure a %s with a vector pattern", value.TypeName(v))
 		}
 	}
 	items, rest, err := th.prefix(v, len(p.elems), p.rest != nil)
@@ -96,9 +94,7 @@ type mapPat struct {
 func (p *mapPat) bind(th *Thread, env []Value, v Value) error {
 	m, ok := v.(*value.Map)
 	if !ok && v != nil {
-		e := value.NewError(value.ErrType, "cannot destructure a %s with a map pattern", value.TypeName(v))
-		e.Pos = p.pos
-		return e
+		return errAt(p.pos, value.ErrType, "cannot destructure a %s with a map pattern", value.TypeName(v))
 	}
 	for _, en := range p.entries {
 		var x Value

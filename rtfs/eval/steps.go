@@ -117,9 +117,7 @@ func (n *stepNode) run(th *Thread, env []Value, opts map[string]Value) (Value, e
 				return last, nil
 			}
 			if iter >= limit {
-				e := value.NewError(value.ErrLimit, "step-loop %q exceeded %d iterations", n.name, limit)
-				e.Pos = n.pos
-				return nil, e
+				return nil, errAt(n.pos, value.ErrLimit, "step-loop %q exceeded %d iterations", n.name, limit)
 			}
 			if last, err = n.body.eval(th, env); err != nil {
 				return nil, err
@@ -231,9 +229,7 @@ func (n *callCapNode) eval(th *Thread, env []Value) (Value, error) {
 	}
 	id, ok := nameOf(idv)
 	if !ok {
-		e := value.NewError(value.ErrType, "capability id must be a keyword or string, got %s", value.TypeName(idv))
-		e.Pos = n.pos
-		return nil, e
+		return nil, errAt(n.pos, value.ErrType, "capability id must be a keyword or string, got %s", value.TypeName(idv))
 	}
 	args := make([]Value, len(n.args))
 	for i, a := range n.args {

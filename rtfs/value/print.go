@@ -1,10 +1,10 @@
 package value
 
 import (
-	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/ccos-go/ccos/rtfs/syntax"
 )
 
 // PrintLimit bounds how much of an unbounded sequence the printer shows.
@@ -172,68 +172,12 @@ func (p *printer) print(v Value, depth int) {
 
 // FormatFloat formats f canonically: always with a decimal point or an
 // exponent, ##Inf/##-Inf/##NaN for the special values, and scientific
-// notation (1.0E20) outside [1e-3, 1e7) like the JVM.
-func FormatFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "##NaN"
-	case math.IsInf(f, 1):
-		return "##Inf"
-	case math.IsInf(f, -1):
-		return "##-Inf"
-	}
-	abs := math.Abs(f)
-	if abs == 0 || (abs >= 1e-3 && abs < 1e7) {
-		s := strconv.FormatFloat(f, 'f', -1, 64)
-		if !strings.ContainsRune(s, '.') {
-			s += ".0"
-		}
-		return s
-	}
-	s := strconv.FormatFloat(f, 'E', -1, 64) // e.g. 1E+20, 1.5E-04
-	mant, exp, _ := strings.Cut(s, "E")
-	if !strings.ContainsRune(mant, '.') {
-		mant += ".0"
-	}
-	e, _ := strconv.Atoi(exp)
-	return mant + "E" + strconv.Itoa(e)
-}
+// notation (1.0E20) outside [1e-3, 1e7) like the JVM. Data and source
+// print numbers the same way, so the reader's printer does the work.
+func FormatFloat(f float64) string { return syntax.FormatFloat(f) }
 
 // WriteQuoted writes s as an RTFS string literal.
-func WriteQuoted(b *strings.Builder, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == utf8.RuneError && size == 1:
-			// Invalid UTF-8 is kept byte for byte so printing is lossless.
-			b.WriteByte(s[i])
-		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\u`)
-			h := strconv.FormatInt(int64(r), 16)
-			b.WriteString(strings.Repeat("0", 4-len(h)))
-			b.WriteString(h)
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	b.WriteByte('"')
-}
+func WriteQuoted(b *strings.Builder, s string) { b.WriteString(syntax.QuoteString(s)) }
 
 // Quote returns s as an RTFS string literal.
-func Quote(s string) string {
-	var b strings.Builder
-	WriteQuoted(&b, s)
-	return b.String()
-}
+func Quote(s string) string { return syntax.QuoteString(s) }
