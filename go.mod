@@ -3,7 +3,8 @@ module github.com/ccos-go/ccos
 go 1.26.0
 
 require (
-	github.com/creack/pty v1.1.24 // indirect
-	golang.org/x/sys v0.50.0 // indirect
-	golang.org/x/term v0.48.0 // indirect
+	github.com/creack/pty v1.1.24
+	golang.org/x/term v0.48.0
 )
+
+require golang.org/x/sys v0.50.0 // indirect

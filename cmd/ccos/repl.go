@@ -51,7 +51,9 @@ func runRepl(c *cli, args []string) int {
 			return s.runTerminal(f, out, *histFile)
 		}
 	}
-	return s.runLines(c.stdin, c.stdout)
+	// A REPL's output is a transcript: errors go to the same stream as
+	// values, in order.
+	return s.runLines(c.stdin, c.stdout, c.stdout)
 }
 
 // defaultHistoryFile is $CCOS_HOME/repl_history, else ~/.ccos/repl_history.
@@ -73,7 +75,8 @@ type replSession struct {
 	env     *eval.Env
 	host    *localhost.Host
 	pending strings.Builder
-	out     io.Writer
+	out     io.Writer // values and program output
+	errOut  io.Writer // errors
 	inputNo int
 }
 
@@ -129,7 +132,7 @@ func (s *replSession) feed(line string) (quit bool) {
 			return false // wait for more lines
 		}
 		s.pending.Reset()
-		printError(s.out, eval.ParseError(err))
+		printError(s.errOut, eval.ParseError(err))
 		return false
 	}
 	s.pending.Reset()
@@ -156,7 +159,7 @@ func (s *replSession) evalForms(forms []syntax.Node) {
 	for _, f := range forms {
 		var err error
 		if v, err = th.EvalForm(f); err != nil {
-			printError(s.out, err)
+			printError(s.errOut, err)
 			return
 		}
 	}
@@ -176,8 +179,8 @@ func (s *replSession) userNames() []string {
 }
 
 // runLines reads plain lines (standard input is not a terminal).
-func (s *replSession) runLines(in io.Reader, out io.Writer) int {
-	s.out = out
+func (s *replSession) runLines(in io.Reader, out, errOut io.Writer) int {
+	s.out, s.errOut = out, errOut
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	for sc.Scan() {
@@ -186,7 +189,7 @@ func (s *replSession) runLines(in io.Reader, out io.Writer) int {
 		}
 	}
 	if s.pending.Len() > 0 {
-		fmt.Fprintln(out, "error: input ended inside an unfinished form")
+		fmt.Fprintln(errOut, "error: input ended inside an unfinished form")
 		return 1
 	}
 	return 0
@@ -196,51 +199,47 @@ func (s *replSession) runLines(in io.Reader, out io.Writer) int {
 func (s *replSession) runTerminal(in, out *os.File, histFile string) int {
 	old, err := term.MakeRaw(int(in.Fd()))
 	if err != nil {
-		return s.runLines(in, out)
+		return s.runLines(in, out, out)
 	}
 	defer term.Restore(int(in.Fd()), old)
+	keys := &keyFilter{r: in}
 	rw := struct {
 		io.Reader
 		io.Writer
-	}{in, out}
+	}{keys, out}
 	t := term.NewTerminal(rw, "rtfs> ")
 	hist := loadHistory(histFile)
 	t.History = hist
 	if w, h, err := term.GetSize(int(out.Fd())); err == nil {
 		t.SetSize(w, h)
 	}
-	interrupted := false
 	t.AutoCompleteCallback = func(line string, pos int, key rune) (string, int, bool) {
-		switch key {
-		case 3: // Ctrl-C discards the current input
-			interrupted = true
-			return "", 0, true
-		case '\t':
+		if key == '\t' {
 			return s.complete(line, pos)
 		}
 		return "", 0, false
 	}
-	s.out = t
+	s.out, s.errOut = t, t
 	fmt.Fprintln(t, "ccos RTFS REPL — :help for help, :quit to leave")
 	for {
 		t.SetPrompt(s.prompt())
 		line, err := t.ReadLine()
-		if interrupted {
-			interrupted = false
+		if err != nil {
+			break
+		}
+		switch keys.take() {
+		case ctrlC:
+			// The filter erased the line; drop any unfinished form too.
 			s.pending.Reset()
 			fmt.Fprintln(t, "^C")
 			continue
-		}
-		if err != nil {
-			if err == io.EOF && s.pending.Len() == 0 {
-				break
+		case ctrlD:
+			if line == "" && s.pending.Len() == 0 {
+				return 0
 			}
-			if err == io.EOF {
-				s.pending.Reset()
-				fmt.Fprintln(t, "(input discarded)")
-				continue
-			}
-			break
+			s.pending.Reset()
+			fmt.Fprintln(t, "(input discarded)")
+			continue
 		}
 		if strings.TrimSpace(line) != "" {
 			hist.save(line)
@@ -250,6 +249,56 @@ func (s *replSession) runTerminal(in, out *os.File, histFile string) int {
 		}
 	}
 	return 0
+}
+
+// Control keys the REPL handles itself.
+const (
+	ctrlC = 3
+	ctrlD = 4
+)
+
+// keyFilter sits between the terminal and x/term's line editor. x/term
+// reports both Ctrl-C and Ctrl-D as end of input (and leaves the key
+// unread, so every later read fails too); the filter instead records the
+// key and turns it into an ordinary line ending, so the REPL can discard
+// the current input and carry on: Ctrl-C becomes Ctrl-E Ctrl-U Enter
+// (erase the line, submit it empty), Ctrl-D becomes Enter.
+type keyFilter struct {
+	r       io.Reader
+	pending []byte
+	last    byte
+}
+
+func (k *keyFilter) Read(p []byte) (int, error) {
+	if len(k.pending) == 0 {
+		buf := make([]byte, len(p))
+		n, err := k.r.Read(buf)
+		for _, b := range buf[:n] {
+			switch b {
+			case ctrlC:
+				k.last = ctrlC
+				k.pending = append(k.pending, 5, 21, '\r')
+			case ctrlD:
+				k.last = ctrlD
+				k.pending = append(k.pending, '\r')
+			default:
+				k.pending = append(k.pending, b)
+			}
+		}
+		if len(k.pending) == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, k.pending)
+	k.pending = k.pending[n:]
+	return n, nil
+}
+
+// take returns the control key that ended the last line, if any.
+func (k *keyFilter) take() byte {
+	b := k.last
+	k.last = 0
+	return b
 }
 
 // complete completes the symbol before the cursor with a global name.
@@ -309,8 +358,12 @@ func loadHistory(path string) *fileHistory {
 	return h
 }
 
-// Add implements term.History (newest entries are At(0)).
+// Add implements term.History (newest entries are At(0)). Blank lines are
+// not history, here as in the file.
 func (h *fileHistory) Add(entry string) {
+	if strings.TrimSpace(entry) == "" {
+		return
+	}
 	h.lines = append(h.lines, entry)
 	if len(h.lines) > maxHistory {
 		h.lines = h.lines[1:]

@@ -391,9 +391,13 @@ func truncate(s string) string {
 	return s
 }
 
-// addFrame records that err passed through a call of fn made at pos.
+// addFrame records that err passed through a call of fn made at pos. An
+// error raised on entry to the call (a limit) gets the call's position.
 func addFrame(err error, fn string, pos syntax.Pos) error {
 	e := value.AsError(err)
+	if !e.Pos.IsValid() {
+		e.Pos = pos
+	}
 	e.Trace = append(e.Trace, value.Frame{Func: fn, Pos: pos})
 	return e
 }

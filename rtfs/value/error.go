@@ -29,8 +29,9 @@ const (
 	ErrGeneric    Keyword = "error"
 )
 
-// Frame is one entry of an RTFS stack trace: the function that was running
-// and the position of the call it was making (or of the failing form).
+// Frame is one entry of an RTFS stack trace: a function that was called
+// and the position of the call, so a trace reads "in f (where f was
+// called)", innermost first.
 type Frame struct {
 	Func string
 	Pos  syntax.Pos
