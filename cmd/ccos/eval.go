@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func runEval(c *cli, args []string) int {
 	var lf limitFlags
 	lf.register(fs)
 	file := fs.String("f", "", "read the program from `FILE`")
-	if code, done := parseFlags(c, fs, args); done {
+	if code, done := parseFlags(c, fs, numbersAreNotFlags(args)); done {
 		return code
 	}
 	var src []byte
@@ -89,6 +90,22 @@ func runEval(c *cli, args []string) int {
 	}
 	fmt.Fprintln(c.stdout, value.Repr(v))
 	return 0
+}
+
+// numbersAreNotFlags lets `ccos eval -0.5` mean the expression -0.5: the
+// first argument that reads as a negative number ends the flags.
+func numbersAreNotFlags(args []string) []string {
+	for i, a := range args {
+		if a == "--" {
+			break
+		}
+		if len(a) > 1 && a[0] == '-' && (a[1] >= '0' && a[1] <= '9' || a[1] == '.') {
+			if _, err := strconv.ParseFloat(a, 64); err == nil {
+				return append(append(append([]string(nil), args[:i]...), "--"), args[i:]...)
+			}
+		}
+	}
+	return args
 }
 
 // printError writes an uncaught error: the canonical error value, its
