@@ -1,0 +1,688 @@
+package model
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ccos-go/ccos/rtfs/value"
+)
+
+// EncodingVersion identifies the canonical encoding. It is part of every
+// encoded object (key "v"), so a future encoding cannot be confused with
+// this one.
+const EncodingVersion = 1
+
+// The canonical encoding is JSON in the shape of RFC 8785 (JCS): object
+// keys sorted, no insignificant whitespace, strings escaped minimally, and
+// UTF-8 output. RTFS values use a tagged form so that every value maps to
+// exactly one encoding and back:
+//
+//	nil true false          null true false
+//	integers                JSON integers (exact decimal, any int64)
+//	floats                  {"$float":"1.5"} (shortest round-trip, or NaN, +Inf, -Inf)
+//	strings                 JSON strings; invalid UTF-8 as {"$bytes":"base64"}
+//	keywords, symbols       {"$kw":"ns/name"}, {"$sym":"name"}
+//	vectors                 JSON arrays
+//	lists                   {"$list":[...]}
+//	maps                    {"$map":[[k,v],...]} sorted by the encoding of k
+//	sets                    {"$set":[...]} sorted by encoding
+//	timestamps, UUIDs       {"$ts":"..."}, {"$uuid":"..."}
+//	resource handles        {"$res":"name"}
+//	errors                  {"$error":{"data":...,"message":"...","type":"..."}}
+//	functions, atoms, ...   {"$opaque":"#<fn f>"} (not decodable to the original)
+//
+// Sorting map entries and set elements makes the encoding a function of
+// the value, not of insertion order, so equal values hash equally.
+
+// ErrUnbounded is returned when asked to encode an unbounded sequence.
+var ErrUnbounded = errors.New("cannot encode an unbounded sequence")
+
+// maxEncodeDepth bounds nesting so hostile values cannot exhaust the stack.
+const maxEncodeDepth = 1000
+
+// AppendValue appends the canonical encoding of v to buf.
+func AppendValue(buf []byte, v value.Value) ([]byte, error) {
+	return appendValue(buf, v, 0)
+}
+
+// EncodeValue returns the canonical encoding of v.
+func EncodeValue(v value.Value) ([]byte, error) { return AppendValue(nil, v) }
+
+func tagged(buf []byte, tag string) []byte {
+	buf = append(buf, `{"`...)
+	buf = append(buf, tag...)
+	return append(buf, `":`...)
+}
+
+func appendValue(buf []byte, v value.Value, depth int) ([]byte, error) {
+	if depth > maxEncodeDepth {
+		return nil, errors.New("value nested too deeply to encode")
+	}
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...), nil
+	case value.Bool:
+		return strconv.AppendBool(buf, bool(x)), nil
+	case value.Int:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case value.Float:
+		buf = tagged(buf, "$float")
+		return append(AppendString(buf, formatFloat(float64(x))), '}'), nil
+	case value.String:
+		if !utf8.ValidString(string(x)) {
+			buf = tagged(buf, "$bytes")
+			return append(AppendString(buf, base64.StdEncoding.EncodeToString([]byte(x))), '}'), nil
+		}
+		return AppendString(buf, string(x)), nil
+	case value.Keyword:
+		buf = tagged(buf, "$kw")
+		return append(AppendString(buf, string(x)), '}'), nil
+	case value.Symbol:
+		buf = tagged(buf, "$sym")
+		return append(AppendString(buf, string(x)), '}'), nil
+	case value.Timestamp:
+		buf = tagged(buf, "$ts")
+		return append(AppendString(buf, string(x)), '}'), nil
+	case value.UUID:
+		buf = tagged(buf, "$uuid")
+		return append(AppendString(buf, string(x)), '}'), nil
+	case *value.Resource:
+		buf = tagged(buf, "$res")
+		return append(AppendString(buf, x.Name), '}'), nil
+	case *value.Vector:
+		buf = append(buf, '[')
+		x.Range(func(i int, e value.Value) bool {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf, err = appendValue(buf, e, depth+1)
+			return err == nil
+		})
+		return append(buf, ']'), err
+	case *value.List:
+		buf = tagged(buf, "$list")
+		buf = append(buf, '[')
+		i := 0
+		x.Range(func(e value.Value) bool {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			i++
+			buf, err = appendValue(buf, e, depth+1)
+			return err == nil
+		})
+		return append(buf, "]}"...), err
+	case *value.Range:
+		if x.N < 0 {
+			return nil, ErrUnbounded
+		}
+		buf = tagged(buf, "$list")
+		buf = append(buf, '[')
+		for i := int64(0); i < x.N; i++ {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = strconv.AppendInt(buf, int64(x.At(i)), 10)
+		}
+		return append(buf, "]}"...), nil
+	case *value.Repeat, *value.Generator:
+		return nil, ErrUnbounded
+	case *value.Map:
+		entries := make([][]byte, 0, x.Len())
+		x.Range(func(k, e value.Value) bool {
+			var b []byte
+			b = append(b, '[')
+			if b, err = appendValue(b, k, depth+1); err != nil {
+				return false
+			}
+			b = append(b, ',')
+			if b, err = appendValue(b, e, depth+1); err != nil {
+				return false
+			}
+			entries = append(entries, append(b, ']'))
+			return true
+		})
+		if err != nil {
+			return nil, err
+		}
+		return appendSorted(tagged(buf, "$map"), entries), nil
+	case *value.Set:
+		elems := make([][]byte, 0, x.Len())
+		x.Range(func(e value.Value) bool {
+			var b []byte
+			b, err = appendValue(b, e, depth+1)
+			elems = append(elems, b)
+			return err == nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return appendSorted(tagged(buf, "$set"), elems), nil
+	case *value.Error:
+		buf = tagged(buf, "$error")
+		buf = append(buf, `{"data":`...)
+		if buf, err = appendValue(buf, x.Data, depth+1); err != nil {
+			return nil, err
+		}
+		buf = append(buf, `,"message":`...)
+		buf = AppendString(buf, x.Message)
+		buf = append(buf, `,"type":`...)
+		buf = AppendString(buf, string(x.Type))
+		return append(buf, "}}"...), nil
+	}
+	buf = tagged(buf, "$opaque")
+	return append(AppendString(buf, value.Repr(v)), '}'), nil
+}
+
+// appendSorted writes encoded elements as a JSON array in byte order,
+// closing the tag object.
+func appendSorted(buf []byte, elems [][]byte) []byte {
+	sort.Slice(elems, func(i, j int) bool { return bytes.Compare(elems[i], elems[j]) < 0 })
+	buf = append(buf, '[')
+	for i, e := range elems {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, e...)
+	}
+	return append(buf, "]}"...)
+}
+
+func formatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "+Inf"
+	case math.IsInf(f, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// AppendString appends s as a JSON string escaped as RFC 8785 requires:
+// only '"', '\\' and control characters, with the short escapes where
+// JSON has them. s must be valid UTF-8.
+func AppendString(buf []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	buf = append(buf, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			buf = append(buf, `\"`...)
+		case c == '\\':
+			buf = append(buf, `\\`...)
+		case c >= 0x20:
+			buf = append(buf, c)
+		case c == '\b':
+			buf = append(buf, `\b`...)
+		case c == '\f':
+			buf = append(buf, `\f`...)
+		case c == '\n':
+			buf = append(buf, `\n`...)
+		case c == '\r':
+			buf = append(buf, `\r`...)
+		case c == '\t':
+			buf = append(buf, `\t`...)
+		default:
+			buf = append(buf, `\u00`...)
+			buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
+		}
+	}
+	return append(buf, '"')
+}
+
+// object builds a canonical JSON object: fields are sorted by key when
+// written.
+type object struct {
+	keys []string
+	vals [][]byte
+	err  error
+}
+
+func (o *object) raw(key string, v []byte) { o.keys = append(o.keys, key); o.vals = append(o.vals, v) }
+func (o *object) str(key, s string)        { o.raw(key, AppendString(nil, s)) }
+func (o *object) int(key string, i int64) {
+	o.raw(key, strconv.AppendInt(nil, i, 10))
+}
+func (o *object) time(key string, t time.Time) { o.str(key, FormatTime(t)) }
+func (o *object) value(key string, v value.Value) {
+	b, err := EncodeValue(v)
+	if err != nil && o.err == nil {
+		o.err = fmt.Errorf("%s: %w", key, err)
+	}
+	o.raw(key, b)
+}
+
+// optStr adds a string field only when it is not empty.
+func (o *object) optStr(key, s string) {
+	if s != "" {
+		o.str(key, s)
+	}
+}
+
+func (o *object) bytes() ([]byte, error) {
+	if o.err != nil {
+		return nil, o.err
+	}
+	idx := make([]int, len(o.keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return o.keys[idx[a]] < o.keys[idx[b]] })
+	buf := []byte{'{'}
+	for n, i := range idx {
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		buf = AppendString(buf, o.keys[i])
+		buf = append(buf, ':')
+		buf = append(buf, o.vals[i]...)
+	}
+	return append(buf, '}'), nil
+}
+
+// FormatTime formats a time canonically: UTC, millisecond precision.
+func FormatTime(t time.Time) string { return Millis(t).Format("2006-01-02T15:04:05.000Z") }
+
+// ParseTime parses a time written by FormatTime.
+func ParseTime(s string) (time.Time, error) {
+	return time.Parse("2006-01-02T15:04:05.000Z", s)
+}
+
+// mapOrNil converts a possibly nil *value.Map to a Value (nil for nil).
+func mapOrNil(m *value.Map) value.Value {
+	if m == nil {
+		return nil
+	}
+	return m
+}
+
+func stringVector(xs []string) value.Value {
+	vs := make([]value.Value, len(xs))
+	for i, x := range xs {
+		vs[i] = value.String(x)
+	}
+	return value.NewVector(vs...)
+}
+
+// actionObject encodes every field of a but its hash.
+func actionObject(a *Action) *object {
+	o := &object{}
+	o.int("v", EncodingVersion)
+	o.int("seq", int64(a.Seq))
+	o.str("action_id", a.ActionID)
+	o.optStr("parent_action_id", a.ParentActionID)
+	o.optStr("run_id", a.RunID)
+	o.optStr("plan_id", a.PlanID)
+	o.optStr("intent_id", a.IntentID)
+	o.str("type", string(a.Type))
+	o.optStr("name", a.Name)
+	if a.Args != nil {
+		o.value("args", a.Args)
+	}
+	if r := a.Result; r != nil {
+		ro := &object{}
+		ro.raw("success", strconv.AppendBool(nil, r.Success))
+		if r.Value != nil {
+			ro.value("value", r.Value)
+		}
+		if r.Error != nil {
+			eo := &object{}
+			eo.str("type", r.Error.Type)
+			eo.str("message", r.Error.Message)
+			if r.Error.Data != nil {
+				eo.value("data", r.Error.Data)
+			}
+			b, err := eo.bytes()
+			if err != nil {
+				ro.err = err
+			}
+			ro.raw("error", b)
+		}
+		b, err := ro.bytes()
+		if err != nil {
+			o.err = err
+		}
+		o.raw("result", b)
+	}
+	if a.Cost != nil {
+		o.value("cost", value.Float(*a.Cost))
+	}
+	if a.DurationMs != nil {
+		o.int("duration_ms", *a.DurationMs)
+	}
+	o.time("timestamp", a.Timestamp)
+	if a.Metadata != nil {
+		o.value("metadata", a.Metadata)
+	}
+	o.optStr("prev_hash", a.PrevHash)
+	return o
+}
+
+// ActionContent returns the canonical encoding of every field of a but
+// Hash: the bytes the hash covers.
+func ActionContent(a *Action) ([]byte, error) { return actionObject(a).bytes() }
+
+// HashAction computes the hash of a (hex SHA-256 of ActionContent).
+func HashAction(a *Action) (string, error) {
+	b, err := ActionContent(a)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// EncodeAction returns the canonical encoding of a including its hash,
+// as stored and printed by --json.
+func EncodeAction(a *Action) ([]byte, error) {
+	o := actionObject(a)
+	o.optStr("hash", a.Hash)
+	return o.bytes()
+}
+
+// EncodeIntent returns the canonical encoding of an intent.
+func EncodeIntent(in *Intent) ([]byte, error) {
+	o := &object{}
+	o.int("v", EncodingVersion)
+	o.str("intent_id", in.ID)
+	o.optStr("name", in.Name)
+	o.str("original_request", in.OriginalRequest)
+	o.str("goal", in.Goal)
+	o.value("constraints", mapOrNil(in.Constraints))
+	o.value("preferences", mapOrNil(in.Preferences))
+	o.optStr("success_criteria", in.SuccessCriteria)
+	o.str("status", string(in.Status))
+	o.int("priority", in.Priority)
+	o.optStr("parent_intent", in.ParentIntent)
+	o.str("triggered_by", string(in.TriggeredBy))
+	o.value("generation_context", mapOrNil(in.GenerationContext))
+	o.time("created_at", in.CreatedAt)
+	o.time("updated_at", in.UpdatedAt)
+	o.value("metadata", mapOrNil(in.Metadata))
+	o.optStr("source", in.Source)
+	return o.bytes()
+}
+
+// EncodeEdge returns the canonical encoding of an intent edge.
+func EncodeEdge(e *IntentEdge) ([]byte, error) {
+	o := &object{}
+	o.int("v", EncodingVersion)
+	o.str("from", e.From)
+	o.str("to", e.To)
+	o.str("type", string(e.Type))
+	if e.Weight != nil {
+		o.value("weight", value.Float(*e.Weight))
+	}
+	o.value("metadata", mapOrNil(e.Metadata))
+	return o.bytes()
+}
+
+// planObject encodes a plan; the status is left out of the content hash
+// because it changes while the content does not.
+func planObject(p *Plan, withStatus bool) *object {
+	o := &object{}
+	o.int("v", EncodingVersion)
+	o.str("plan_id", p.ID)
+	o.optStr("name", p.Name)
+	o.value("intent_ids", stringVector(p.IntentIDs))
+	o.str("language", p.Language)
+	o.str("body", p.Body)
+	o.value("input_schema", p.InputSchema)
+	o.value("output_schema", p.OutputSchema)
+	o.value("policies", mapOrNil(p.Policies))
+	o.value("capabilities_required", stringVector(p.CapabilitiesRequired))
+	o.value("annotations", mapOrNil(p.Annotations))
+	o.time("created_at", p.CreatedAt)
+	if withStatus {
+		o.str("status", string(p.Status))
+	}
+	return o
+}
+
+// EncodePlan returns the canonical encoding of a plan, status included.
+func EncodePlan(p *Plan) ([]byte, error) { return planObject(p, true).bytes() }
+
+// HashPlan returns the content address of a plan: hex SHA-256 of its
+// canonical encoding without the status.
+func HashPlan(p *Plan) (string, error) {
+	b, err := planObject(p, false).bytes()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// CheckpointPayload returns the bytes a checkpoint's signature covers.
+func CheckpointPayload(c *Checkpoint) []byte {
+	o := &object{}
+	o.int("v", EncodingVersion)
+	o.int("seq", int64(c.Seq))
+	o.str("head", c.HeadHash)
+	o.time("time", c.Time)
+	o.str("key_id", c.KeyID)
+	b, _ := o.bytes()
+	return b
+}
+
+// DecodeValue decodes a canonical (tagged) encoding back to an RTFS value.
+// Maps and sets come back in encoding order.
+func DecodeValue(data []byte) (value.Value, error) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	v, err := decodeValue(d, 0)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, errors.New("canonical value: trailing data")
+	}
+	return v, nil
+}
+
+func decodeValue(d *json.Decoder, depth int) (value.Value, error) {
+	if depth > maxEncodeDepth {
+		return nil, errors.New("canonical value nested too deeply")
+	}
+	tok, err := d.Token()
+	if err != nil {
+		return nil, fmt.Errorf("canonical value: %w", err)
+	}
+	switch t := tok.(type) {
+	case nil:
+		return nil, nil
+	case bool:
+		return value.Bool(t), nil
+	case json.Number:
+		i, err := strconv.ParseInt(string(t), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("canonical value: integer %s: %w", t, err)
+		}
+		return value.Int(i), nil
+	case string:
+		return value.String(t), nil
+	case json.Delim:
+		switch t {
+		case '[':
+			var items []value.Value
+			for d.More() {
+				v, err := decodeValue(d, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				items = append(items, v)
+			}
+			if _, err := d.Token(); err != nil {
+				return nil, err
+			}
+			return value.NewVector(items...), nil
+		case '{':
+			return decodeTagged(d, depth)
+		}
+	}
+	return nil, fmt.Errorf("canonical value: unexpected %v", tok)
+}
+
+func decodeTagged(d *json.Decoder, depth int) (value.Value, error) {
+	ktok, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	tag, ok := ktok.(string)
+	if !ok {
+		return nil, errors.New("canonical value: empty object")
+	}
+	var out value.Value
+	str := func() (string, error) {
+		t, err := d.Token()
+		if err != nil {
+			return "", err
+		}
+		s, ok := t.(string)
+		if !ok {
+			return "", fmt.Errorf("canonical value: %s needs a string", tag)
+		}
+		return s, nil
+	}
+	list := func() ([]value.Value, error) {
+		v, err := decodeValue(d, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		vec, ok := v.(*value.Vector)
+		if !ok {
+			return nil, fmt.Errorf("canonical value: %s needs an array", tag)
+		}
+		return vec.Items(), nil
+	}
+	switch tag {
+	case "$float":
+		s, err := str()
+		if err != nil {
+			return nil, err
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return nil, fmt.Errorf("canonical value: float %q", s)
+		}
+		out = value.Float(f)
+	case "$bytes":
+		s, err := str()
+		if err != nil {
+			return nil, err
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return nil, fmt.Errorf("canonical value: bytes: %w", err)
+		}
+		out = value.String(b)
+	case "$kw", "$sym", "$ts", "$uuid", "$res", "$opaque":
+		s, err := str()
+		if err != nil {
+			return nil, err
+		}
+		switch tag {
+		case "$kw":
+			out = value.Keyword(s)
+		case "$sym":
+			out = value.Symbol(s)
+		case "$ts":
+			out = value.Timestamp(s)
+		case "$uuid":
+			out = value.UUID(s)
+		case "$res":
+			out = &value.Resource{Name: s}
+		default:
+			out = value.String(s) // opaque values decode to their printed form
+		}
+	case "$list":
+		items, err := list()
+		if err != nil {
+			return nil, err
+		}
+		out = value.ListFromSlice(items)
+	case "$set":
+		items, err := list()
+		if err != nil {
+			return nil, err
+		}
+		out = value.NewSet(items...)
+	case "$map":
+		items, err := list()
+		if err != nil {
+			return nil, err
+		}
+		b := value.NewMapBuilder()
+		for _, it := range items {
+			pair, ok := it.(*value.Vector)
+			if !ok || pair.Len() != 2 {
+				return nil, errors.New("canonical value: $map entries are [key value] pairs")
+			}
+			k, _ := pair.Nth(0)
+			v, _ := pair.Nth(1)
+			b.Assoc(k, v)
+		}
+		out = b.Map()
+	case "$error":
+		e, err := decodeErrorBody(d, depth)
+		if err != nil {
+			return nil, err
+		}
+		out = e
+	default:
+		return nil, fmt.Errorf("canonical value: unknown tag %q", tag)
+	}
+	end, err := d.Token()
+	if err != nil {
+		return nil, err
+	}
+	if end != json.Delim('}') {
+		return nil, fmt.Errorf("canonical value: %s object has extra fields", tag)
+	}
+	return out, nil
+}
+
+// decodeErrorBody reads the plain object inside {"$error": ...}.
+func decodeErrorBody(d *json.Decoder, depth int) (*value.Error, error) {
+	if t, err := d.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("canonical value: malformed $error")
+	}
+	e := &value.Error{}
+	for d.More() {
+		kt, err := d.Token()
+		if err != nil {
+			return nil, err
+		}
+		v, err := decodeValue(d, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		switch kt {
+		case "type":
+			e.Type = value.Keyword(value.Str(v))
+		case "message":
+			e.Message = value.Str(v)
+		case "data":
+			e.Data = v
+		}
+	}
+	if _, err := d.Token(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
