@@ -1,8 +1,6 @@
 package eval
 
 import (
-	"fmt"
-
 	"github.com/ccos-go/ccos/rtfs/syntax"
 	"github.com/ccos-go/ccos/rtfs/types"
 	"github.com/ccos-go/ccos/rtfs/value"
@@ -415,8 +413,6 @@ func atPos(err error, pos syntax.Pos) error {
 func MakeBuiltin(name string, min, max int, fn BuiltinFunc) *Builtin {
 	return &Builtin{Name: name, Fn: fn, MinArgs: min, MaxArgs: max}
 }
-
-var _ = fmt.Sprint
 
 // errAt returns an RTFS error of type typ raised at pos.
 func errAt(pos syntax.Pos, typ value.Keyword, format string, args ...any) error {

@@ -3,6 +3,7 @@ package resolve
 import (
 	"github.com/ccos-go/ccos/rtfs/syntax"
 	"github.com/ccos-go/ccos/rtfs/value"
+	"strconv"
 )
 
 // special resolves special forms; handled is false for ordinary calls.
@@ -1004,7 +1005,7 @@ func (r *resolver) stepForm(c ctx, l *syntax.List, form string) (Expr, error) {
 		}
 	case StepParallel:
 		for i, e := range el {
-			fn, ferr := r.thunk(inner, e.Pos(), []syntax.Node{e}, s.Name+"/"+itoa(i))
+			fn, ferr := r.thunk(inner, e.Pos(), []syntax.Node{e}, s.Name+"/"+strconv.Itoa(i))
 			if ferr != nil {
 				return nil, ferr
 			}
@@ -1015,13 +1016,6 @@ func (r *resolver) stepForm(c ctx, l *syntax.List, form string) (Expr, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
 
 func (r *resolver) llmForm(c ctx, l *syntax.List) (Expr, error) {
