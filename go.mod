@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/creack/pty v1.1.24
+	github.com/mattn/go-sqlite3 v1.14.53
 	golang.org/x/term v0.48.0
 )
 

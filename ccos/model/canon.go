@@ -140,36 +140,37 @@ func appendValue(buf []byte, v value.Value, depth int) ([]byte, error) {
 	case *value.Repeat, *value.Generator:
 		return nil, ErrUnbounded
 	case *value.Map:
-		entries := make([][]byte, 0, x.Len())
+		var a arena
 		x.Range(func(k, e value.Value) bool {
-			var b []byte
-			b = append(b, '[')
-			if b, err = appendValue(b, k, depth+1); err != nil {
+			start := len(a.buf)
+			a.buf = append(a.buf, '[')
+			if a.buf, err = appendValue(a.buf, k, depth+1); err != nil {
 				return false
 			}
-			b = append(b, ',')
-			if b, err = appendValue(b, e, depth+1); err != nil {
+			a.buf = append(a.buf, ',')
+			if a.buf, err = appendValue(a.buf, e, depth+1); err != nil {
 				return false
 			}
-			entries = append(entries, append(b, ']'))
+			a.buf = append(a.buf, ']')
+			a.spans = append(a.spans, [2]int{start, len(a.buf)})
 			return true
 		})
 		if err != nil {
 			return nil, err
 		}
-		return appendSorted(tagged(buf, "$map"), entries), nil
+		return a.appendSorted(tagged(buf, "$map")), nil
 	case *value.Set:
-		elems := make([][]byte, 0, x.Len())
+		var a arena
 		x.Range(func(e value.Value) bool {
-			var b []byte
-			b, err = appendValue(b, e, depth+1)
-			elems = append(elems, b)
+			start := len(a.buf)
+			a.buf, err = appendValue(a.buf, e, depth+1)
+			a.spans = append(a.spans, [2]int{start, len(a.buf)})
 			return err == nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		return appendSorted(tagged(buf, "$set"), elems), nil
+		return a.appendSorted(tagged(buf, "$set")), nil
 	case *value.Error:
 		buf = tagged(buf, "$error")
 		buf = append(buf, `{"data":`...)
@@ -186,16 +187,26 @@ func appendValue(buf []byte, v value.Value, depth int) ([]byte, error) {
 	return append(AppendString(buf, value.Repr(v)), '}'), nil
 }
 
-// appendSorted writes encoded elements as a JSON array in byte order,
-// closing the tag object.
-func appendSorted(buf []byte, elems [][]byte) []byte {
-	sort.Slice(elems, func(i, j int) bool { return bytes.Compare(elems[i], elems[j]) < 0 })
+// arena holds the encodings of a map's entries or a set's elements in one
+// buffer, so that sorting them costs two allocations, not one per element.
+type arena struct {
+	buf   []byte
+	spans [][2]int
+}
+
+// appendSorted writes the elements as a JSON array in byte order, closing
+// the tag object.
+func (a *arena) appendSorted(buf []byte) []byte {
+	elem := func(i int) []byte { return a.buf[a.spans[i][0]:a.spans[i][1]] }
+	if len(a.spans) > 1 {
+		sort.Slice(a.spans, func(i, j int) bool { return bytes.Compare(elem(i), elem(j)) < 0 })
+	}
 	buf = append(buf, '[')
-	for i, e := range elems {
+	for i := range a.spans {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, e...)
+		buf = append(buf, elem(i)...)
 	}
 	return append(buf, "]}"...)
 }
@@ -319,67 +330,102 @@ func stringVector(xs []string) value.Value {
 	return value.NewVector(vs...)
 }
 
-// actionObject encodes every field of a but its hash.
-func actionObject(a *Action) *object {
-	o := &object{}
-	o.int("v", EncodingVersion)
-	o.int("seq", int64(a.Seq))
-	o.str("action_id", a.ActionID)
-	o.optStr("parent_action_id", a.ParentActionID)
-	o.optStr("run_id", a.RunID)
-	o.optStr("plan_id", a.PlanID)
-	o.optStr("intent_id", a.IntentID)
-	o.str("type", string(a.Type))
-	o.optStr("name", a.Name)
-	if a.Args != nil {
-		o.value("args", a.Args)
+// appendAction writes the canonical encoding of a, with its hash when
+// withHash. Actions are encoded on the ledger's hot paths (append and
+// verify), so the fields are written directly in sorted key order instead
+// of through the generic object builder; TestActionHash pins the bytes.
+func appendAction(buf []byte, a *Action, withHash bool) ([]byte, error) {
+	var err error
+	str := func(key, s string) {
+		if s != "" {
+			buf = append(buf, ',', '"')
+			buf = append(buf, key...)
+			buf = append(buf, '"', ':')
+			buf = AppendString(buf, s)
+		}
 	}
-	if r := a.Result; r != nil {
-		ro := &object{}
-		ro.raw("success", strconv.AppendBool(nil, r.Success))
-		if r.Value != nil {
-			ro.value("value", r.Value)
-		}
-		if r.Error != nil {
-			eo := &object{}
-			eo.str("type", r.Error.Type)
-			eo.str("message", r.Error.Message)
-			if r.Error.Data != nil {
-				eo.value("data", r.Error.Data)
-			}
-			b, err := eo.bytes()
-			if err != nil {
-				ro.err = err
-			}
-			ro.raw("error", b)
-		}
-		b, err := ro.bytes()
+	val := func(key string, v value.Value) {
 		if err != nil {
-			o.err = err
+			return
 		}
-		o.raw("result", b)
+		buf = append(buf, ',', '"')
+		buf = append(buf, key...)
+		buf = append(buf, '"', ':')
+		if buf, err = AppendValue(buf, v); err != nil {
+			err = fmt.Errorf("%s: %w", key, err)
+		}
+	}
+	buf = append(buf, `{"action_id":`...)
+	buf = AppendString(buf, a.ActionID)
+	if a.Args != nil {
+		val("args", a.Args)
 	}
 	if a.Cost != nil {
-		o.value("cost", value.Float(*a.Cost))
+		val("cost", value.Float(*a.Cost))
 	}
 	if a.DurationMs != nil {
-		o.int("duration_ms", *a.DurationMs)
+		buf = append(buf, `,"duration_ms":`...)
+		buf = strconv.AppendInt(buf, *a.DurationMs, 10)
 	}
-	o.time("timestamp", a.Timestamp)
+	if withHash {
+		str("hash", a.Hash)
+	}
+	str("intent_id", a.IntentID)
 	if a.Metadata != nil {
-		o.value("metadata", a.Metadata)
+		val("metadata", a.Metadata)
 	}
-	o.optStr("prev_hash", a.PrevHash)
-	return o
+	str("name", a.Name)
+	str("parent_action_id", a.ParentActionID)
+	str("plan_id", a.PlanID)
+	str("prev_hash", a.PrevHash)
+	if r := a.Result; r != nil {
+		buf = append(buf, `,"result":{`...)
+		if r.Error != nil {
+			buf = append(buf, `"error":{`...)
+			if r.Error.Data != nil && err == nil {
+				buf = append(buf, `"data":`...)
+				if buf, err = AppendValue(buf, r.Error.Data); err != nil {
+					err = fmt.Errorf("result error data: %w", err)
+				}
+				buf = append(buf, ',')
+			}
+			buf = append(buf, `"message":`...)
+			buf = AppendString(buf, r.Error.Message)
+			buf = append(buf, `,"type":`...)
+			buf = AppendString(buf, r.Error.Type)
+			buf = append(buf, `},`...)
+		}
+		buf = append(buf, `"success":`...)
+		buf = strconv.AppendBool(buf, r.Success)
+		if r.Value != nil {
+			val("value", r.Value)
+		}
+		buf = append(buf, '}')
+	}
+	str("run_id", a.RunID)
+	buf = append(buf, `,"seq":`...)
+	buf = strconv.AppendUint(buf, a.Seq, 10)
+	buf = append(buf, `,"timestamp":"`...)
+	buf = Millis(a.Timestamp).AppendFormat(buf, "2006-01-02T15:04:05.000Z")
+	buf = append(buf, `","type":`...)
+	buf = AppendString(buf, string(a.Type))
+	buf = append(buf, `,"v":`...)
+	buf = strconv.AppendInt(buf, EncodingVersion, 10)
+	buf = append(buf, '}')
+	return buf, err
 }
 
 // ActionContent returns the canonical encoding of every field of a but
 // Hash: the bytes the hash covers.
-func ActionContent(a *Action) ([]byte, error) { return actionObject(a).bytes() }
+func ActionContent(a *Action) ([]byte, error) { return appendAction(nil, a, false) }
+
+// AppendActionContent appends ActionContent(a) to buf.
+func AppendActionContent(buf []byte, a *Action) ([]byte, error) { return appendAction(buf, a, false) }
 
 // HashAction computes the hash of a (hex SHA-256 of ActionContent).
 func HashAction(a *Action) (string, error) {
-	b, err := ActionContent(a)
+	var scratch [1024]byte
+	b, err := appendAction(scratch[:0], a, false)
 	if err != nil {
 		return "", err
 	}
@@ -389,11 +435,7 @@ func HashAction(a *Action) (string, error) {
 
 // EncodeAction returns the canonical encoding of a including its hash,
 // as stored and printed by --json.
-func EncodeAction(a *Action) ([]byte, error) {
-	o := actionObject(a)
-	o.optStr("hash", a.Hash)
-	return o.bytes()
-}
+func EncodeAction(a *Action) ([]byte, error) { return appendAction(nil, a, true) }
 
 // EncodeIntent returns the canonical encoding of an intent.
 func EncodeIntent(in *Intent) ([]byte, error) {

@@ -28,6 +28,9 @@ func commands() []command {
 	return []command{
 		{"eval", "evaluate RTFS forms and print the last value", runEval},
 		{"repl", "interactive RTFS session", runRepl},
+		{"intent", "create, list, show and change intents", runIntent},
+		{"chain", "list, show and verify the causal chain", runChain},
+		{"plan", "list and show archived plans", runPlan},
 		{"version", "print the version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}

@@ -1,0 +1,305 @@
+package store
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ccos-go/ccos/ccos/model"
+)
+
+// The Decode functions parse the canonical encodings written by
+// model.EncodeAction, EncodeIntent, EncodeEdge and EncodePlan back into
+// model objects, exactly: encoding a decoded object gives back the same
+// bytes, so model.HashAction of an untouched decoded action reproduces its
+// stored hash. Unknown or repeated fields and unknown encoding versions
+// are errors.
+
+func (r *reader) version() {
+	if v := r.int64(); r.err == nil && v != model.EncodingVersion {
+		r.fail("unsupported encoding version %d", v)
+	}
+}
+
+func (r *reader) time() time.Time {
+	s := r.str()
+	if r.err != nil {
+		return time.Time{}
+	}
+	if t, ok := parseTimeFast(s); ok {
+		return t
+	}
+	t, err := model.ParseTime(s)
+	if err != nil {
+		r.fail("time %q: %v", s, err)
+	}
+	return t
+}
+
+// parseTimeFast parses the layout of model.FormatTime
+// ("2006-01-02T15:04:05.000Z") without time.Parse; it reports false for
+// anything it does not fully validate, leaving the error to ParseTime.
+func parseTimeFast(s string) (time.Time, bool) {
+	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 2)
+	d, ok3 := num(8, 2)
+	h, ok4 := num(11, 2)
+	mi, ok5 := num(14, 2)
+	sec, ok6 := num(17, 2)
+	ms, ok7 := num(20, 3)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7) || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC)
+	if t.Day() != d { // day beyond the month's length
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// actionTypes interns the known action type names.
+var actionTypes = func() map[string]model.ActionType {
+	m := make(map[string]model.ActionType, len(model.ActionTypes))
+	for _, t := range model.ActionTypes {
+		m[string(t)] = t
+	}
+	return m
+}()
+
+// DecodeAction parses the canonical encoding of an action (as written by
+// model.EncodeAction).
+func DecodeAction(b []byte) (*model.Action, error) {
+	r := &reader{b: b}
+	a := &model.Action{}
+	var haveV, haveTS bool
+	r.object(func(k string) {
+		switch k {
+		case "v":
+			r.version()
+			haveV = true
+		case "seq":
+			a.Seq = r.uint64()
+		case "action_id":
+			a.ActionID = r.str()
+		case "parent_action_id":
+			a.ParentActionID = r.str()
+		case "run_id":
+			a.RunID = r.str()
+		case "plan_id":
+			a.PlanID = r.str()
+		case "intent_id":
+			a.IntentID = r.str()
+		case "type":
+			a.Type = r.actionType()
+		case "name":
+			a.Name = r.str()
+		case "args":
+			a.Args = r.value(0)
+		case "result":
+			res := &model.Result{}
+			r.object(func(k string) {
+				switch k {
+				case "success":
+					res.Success = r.bool()
+				case "value":
+					res.Value = r.value(0)
+				case "error":
+					e := &model.ErrorInfo{}
+					r.object(func(k string) {
+						switch k {
+						case "type":
+							e.Type = r.str()
+						case "message":
+							e.Message = r.str()
+						case "data":
+							e.Data = r.value(0)
+						default:
+							r.fail("unknown result error field %q", k)
+						}
+					})
+					res.Error = e
+				default:
+					r.fail("unknown result field %q", k)
+				}
+			})
+			a.Result = res
+		case "cost":
+			a.Cost = r.floatValue("cost")
+		case "duration_ms":
+			d := r.int64()
+			a.DurationMs = &d
+		case "timestamp":
+			a.Timestamp = r.time()
+			haveTS = true
+		case "metadata":
+			a.Metadata = r.mapValue("metadata")
+		case "prev_hash":
+			a.PrevHash = r.str()
+		case "hash":
+			a.Hash = r.str()
+		default:
+			r.fail("unknown field %q", k)
+		}
+	})
+	r.end()
+	if r.err == nil && (!haveV || !haveTS) {
+		r.fail("missing v or timestamp")
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode action: %w", r.err)
+	}
+	return a, nil
+}
+
+// DecodeIntent parses the canonical encoding of an intent (as written by
+// model.EncodeIntent).
+func DecodeIntent(b []byte) (*model.Intent, error) {
+	r := &reader{b: b}
+	in := &model.Intent{}
+	haveV := false
+	r.object(func(k string) {
+		switch k {
+		case "v":
+			r.version()
+			haveV = true
+		case "intent_id":
+			in.ID = r.str()
+		case "name":
+			in.Name = r.str()
+		case "original_request":
+			in.OriginalRequest = r.str()
+		case "goal":
+			in.Goal = r.str()
+		case "constraints":
+			in.Constraints = r.mapValue(k)
+		case "preferences":
+			in.Preferences = r.mapValue(k)
+		case "success_criteria":
+			in.SuccessCriteria = r.str()
+		case "status":
+			in.Status = model.IntentStatus(r.str())
+		case "priority":
+			in.Priority = r.int64()
+		case "parent_intent":
+			in.ParentIntent = r.str()
+		case "triggered_by":
+			in.TriggeredBy = model.TriggerSource(r.str())
+		case "generation_context":
+			in.GenerationContext = r.mapValue(k)
+		case "created_at":
+			in.CreatedAt = r.time()
+		case "updated_at":
+			in.UpdatedAt = r.time()
+		case "metadata":
+			in.Metadata = r.mapValue(k)
+		case "source":
+			in.Source = r.str()
+		default:
+			r.fail("unknown field %q", k)
+		}
+	})
+	r.end()
+	if r.err == nil && !haveV {
+		r.fail("missing v")
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode intent: %w", r.err)
+	}
+	return in, nil
+}
+
+// DecodeEdge parses the canonical encoding of an intent edge (as written
+// by model.EncodeEdge).
+func DecodeEdge(b []byte) (*model.IntentEdge, error) {
+	r := &reader{b: b}
+	e := &model.IntentEdge{}
+	haveV := false
+	r.object(func(k string) {
+		switch k {
+		case "v":
+			r.version()
+			haveV = true
+		case "from":
+			e.From = r.str()
+		case "to":
+			e.To = r.str()
+		case "type":
+			e.Type = model.EdgeType(r.str())
+		case "weight":
+			e.Weight = r.floatValue(k)
+		case "metadata":
+			e.Metadata = r.mapValue(k)
+		default:
+			r.fail("unknown field %q", k)
+		}
+	})
+	r.end()
+	if r.err == nil && !haveV {
+		r.fail("missing v")
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode edge: %w", r.err)
+	}
+	return e, nil
+}
+
+// DecodePlan parses the canonical encoding of a plan (as written by
+// model.EncodePlan).
+func DecodePlan(b []byte) (*model.Plan, error) {
+	r := &reader{b: b}
+	p := &model.Plan{}
+	haveV := false
+	r.object(func(k string) {
+		switch k {
+		case "v":
+			r.version()
+			haveV = true
+		case "plan_id":
+			p.ID = r.str()
+		case "name":
+			p.Name = r.str()
+		case "intent_ids":
+			p.IntentIDs = r.strings(k)
+		case "language":
+			p.Language = r.str()
+		case "body":
+			p.Body = r.str()
+		case "input_schema":
+			p.InputSchema = r.value(0)
+		case "output_schema":
+			p.OutputSchema = r.value(0)
+		case "policies":
+			p.Policies = r.mapValue(k)
+		case "capabilities_required":
+			p.CapabilitiesRequired = r.strings(k)
+		case "annotations":
+			p.Annotations = r.mapValue(k)
+		case "created_at":
+			p.CreatedAt = r.time()
+		case "status":
+			p.Status = model.PlanStatus(r.str())
+		default:
+			r.fail("unknown field %q", k)
+		}
+	})
+	r.end()
+	if r.err == nil && !haveV {
+		r.fail("missing v")
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("decode plan: %w", r.err)
+	}
+	return p, nil
+}

@@ -1,0 +1,222 @@
+package store_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ccos-go/ccos/ccos/model"
+	"github.com/ccos-go/ccos/ccos/store"
+	"github.com/ccos-go/ccos/ccos/store/storetest"
+	"github.com/ccos-go/ccos/rtfs/value"
+)
+
+func BenchmarkDecodeAction(b *testing.B) {
+	a := storetest.NewAction(b, 7, nil, func(a *model.Action) {
+		a.Metadata = value.NewMap(value.Keyword("k"), value.String("some metadata"))
+	})
+	body, _ := model.EncodeAction(a)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := store.DecodeAction(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestActionRoundTrip(t *testing.T) {
+	a1 := storetest.RichAction(t, 1, nil)
+	a2 := storetest.NewAction(t, 2, a1, nil)
+	a3 := storetest.NewAction(t, 3, a2, func(a *model.Action) {
+		a.Args, a.RunID, a.PlanID, a.IntentID, a.Name = nil, "", "", "", ""
+		a.Result = &model.Result{Success: true}
+		a.Metadata = value.NewMap()
+		a.Timestamp = time.Date(2024, 2, 29, 23, 59, 59, 999_000_000, time.UTC)
+	})
+	a4 := storetest.NewAction(t, 4, a3, func(a *model.Action) {
+		a.Result = &model.Result{Error: &model.ErrorInfo{Type: "t", Message: ""}}
+		a.Args = value.NewVector(&value.Error{Type: "e", Message: "m", Data: value.NewVector()}, value.NewSet(), value.ListFromSlice(nil))
+	})
+	for _, a := range []*model.Action{a1, a2, a3, a4} {
+		enc, err := model.EncodeAction(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := store.DecodeAction(enc)
+		if err != nil {
+			t.Fatalf("decode %s: %v", enc, err)
+		}
+		enc2, err := model.EncodeAction(back)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(enc) != string(enc2) {
+			t.Errorf("round trip:\n%s\n%s", enc, enc2)
+		}
+		if h, _ := model.HashAction(back); h != a.Hash {
+			t.Errorf("seq %d: hash %s after decoding, want %s", a.Seq, h, a.Hash)
+		}
+		if !back.Timestamp.Equal(a.Timestamp) || back.Timestamp.Location() != time.UTC {
+			t.Errorf("timestamp %v, want %v", back.Timestamp, a.Timestamp)
+		}
+	}
+}
+
+func TestDecodeActionAcceptsAnySpelling(t *testing.T) {
+	in := ` { "v" : 1 , "seq":3,"action_id":"a\u00e9\ud83d\ude00\/","type":"Plan\u0053tarted","timestamp":"2026-01-02T03:04:05.006Z",
+		"args":[1, {"$float":"1e3"}, "x\"y"] } `
+	a, err := store.DecodeAction([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Seq != 3 || a.ActionID != "aé😀/" || a.Type != model.PlanStarted || a.Timestamp.UnixMilli() != time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC).UnixMilli() {
+		t.Errorf("decoded %+v", a)
+	}
+	if value.Repr(a.Args) != value.Repr(value.NewVector(value.Int(1), value.Float(1000), value.String(`x"y`))) {
+		t.Errorf("args %s", value.Repr(a.Args))
+	}
+}
+
+func TestDecodeActionErrors(t *testing.T) {
+	for _, in := range []string{
+		``,
+		`{}`,
+		`{"v":2,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z"}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","extra":1}`,
+		`{"v":1,"seq":1,"seq":2,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z"}`,
+		`{"v":1,"seq":-1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z"}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-02-30T03:04:05.006Z"}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05Z"}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z"} x`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","metadata":[1]}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","args":{"$nope":1}}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","args":{"$kw":"a","$sym":"b"}}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","args":1.5}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","args":{"$map":[[1]]}}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","result":{"success":1}}`,
+		`{"v":1,"seq":1,"action_id":"a","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z","cost":1}`,
+		`{"v":1,"seq":1,"action_id":"a\x01","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z"}`,
+		`{"v":1,"seq":1,"action_id":"a`,
+	} {
+		if a, err := store.DecodeAction([]byte(in)); err == nil {
+			t.Errorf("DecodeAction(%s) = %+v, want an error", in, a)
+		}
+	}
+}
+
+// TestValuesLikeModel: the store's value decoder agrees with
+// model.DecodeValue.
+func TestValuesLikeModel(t *testing.T) {
+	vals := []value.Value{
+		nil, value.Bool(false), value.Int(-9223372036854775808), value.Float(-0.0), value.Float(math.NaN()), value.Float(math.Inf(-1)),
+		value.String("a\u2028b\x7f\"\\\t"), value.String("\xff\xfe"), value.Keyword("ns/k"), value.Symbol("s"),
+		value.Timestamp("2026-01-01T00:00:00Z"), value.UUID("u"), &value.Resource{Name: "r"},
+		value.NewVector(value.NewVector(), value.NewMap(value.NewVector(value.Int(1)), value.NewSet(value.Keyword("a"), value.Keyword("b")))),
+		value.ListFromSlice([]value.Value{value.Int(1), nil}), &value.Error{Type: "x", Message: "y"},
+	}
+	for _, v := range vals {
+		enc, err := model.EncodeValue(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &model.Action{Seq: 1, ActionID: "a", Type: model.LogStep, Args: v, Timestamp: storetest.T0}
+		if v == nil {
+			continue
+		}
+		body, _ := model.EncodeAction(a)
+		got, err := store.DecodeAction(body)
+		if err != nil {
+			t.Errorf("%s: %v", enc, err)
+			continue
+		}
+		want, err := model.DecodeValue(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, _ := model.EncodeValue(got.Args)
+		w, _ := model.EncodeValue(want)
+		if string(g) != string(w) || string(g) != string(enc) || value.Repr(got.Args) != value.Repr(want) {
+			t.Errorf("value %s decoded as %s (%s), model: %s (%s)", enc, g, value.Repr(got.Args), w, value.Repr(want))
+		}
+	}
+}
+
+func TestIntentEdgePlanRoundTrip(t *testing.T) {
+	in := storetest.Intent("i1", "goal", -4, storetest.T0, func(in *model.Intent) {
+		in.Constraints = value.NewMap(value.Keyword("max-cost"), value.Float(10))
+		in.Preferences = value.NewMap()
+		in.SuccessCriteria = "(fn [r] r)"
+		in.ParentIntent = "i0"
+		in.GenerationContext = value.NewMap(value.Keyword("m"), value.NewVector())
+		in.Metadata = value.NewMap(value.String("k"), nil)
+		in.Source = "(intent)"
+	})
+	for _, x := range []*model.Intent{in, storetest.Intent("i2", "", 0, time.Unix(0, 0), nil)} {
+		enc, _ := model.EncodeIntent(x)
+		back, err := store.DecodeIntent(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc2, _ := model.EncodeIntent(back); string(enc) != string(enc2) {
+			t.Errorf("intent round trip:\n%s\n%s", enc, enc2)
+		}
+	}
+	w := 0.25
+	for _, e := range []*model.IntentEdge{
+		{From: "a", To: "b", Type: model.EdgeDependsOn},
+		{From: "a", To: "b", Type: model.EdgeBlocks, Weight: &w, Metadata: value.NewMap(value.Keyword("x"), value.Int(1))},
+	} {
+		enc, _ := model.EncodeEdge(e)
+		back, err := store.DecodeEdge(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc2, _ := model.EncodeEdge(back); string(enc) != string(enc2) {
+			t.Errorf("edge round trip:\n%s\n%s", enc, enc2)
+		}
+	}
+	p, h := storetest.Plan(t, "p", []string{"i1", "i\xff2"}, storetest.T0, "(do \"x\")")
+	p.Name = "n"
+	p.InputSchema = value.NewVector(value.Keyword("map"), value.NewVector(value.Keyword("a"), value.Keyword("int")))
+	p.OutputSchema = value.Keyword("string")
+	p.Annotations = value.NewMap(value.Keyword("prompt-version"), value.Int(3))
+	h, _ = model.HashPlan(p)
+	for _, x := range []*model.Plan{p, {ID: "empty", CreatedAt: storetest.T0}} {
+		enc, _ := model.EncodePlan(x)
+		back, err := store.DecodePlan(enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc2, _ := model.EncodePlan(back); string(enc) != string(enc2) {
+			t.Errorf("plan round trip:\n%s\n%s", enc, enc2)
+		}
+		if x == p {
+			if h2, _ := model.HashPlan(back); h2 != h {
+				t.Errorf("plan hash changed by the round trip")
+			}
+		}
+	}
+	for _, bad := range []string{`{"v":1,"intent_id":"x","bogus":1}`, `{"v":1,"from":"a","weight":1}`, `{"v":1,"plan_id":"p","intent_ids":[1]}`, `{"plan_id":"p"}`} {
+		_, e1 := store.DecodeIntent([]byte(bad))
+		_, e2 := store.DecodeEdge([]byte(bad))
+		_, e3 := store.DecodePlan([]byte(bad))
+		if e1 == nil && e2 == nil && e3 == nil {
+			t.Errorf("%s decoded without error", bad)
+		}
+	}
+}
+
+func TestCeilMillis(t *testing.T) {
+	base := time.UnixMilli(1000)
+	for _, tt := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{base, 1000}, {base.Add(time.Nanosecond), 1001}, {base.Add(-time.Nanosecond), 1000},
+		{time.UnixMilli(-5).Add(-time.Nanosecond), -5}, {time.UnixMilli(-5), -5},
+	} {
+		if got := store.CeilMillis(tt.t); got != tt.want {
+			t.Errorf("CeilMillis(%v) = %d, want %d", tt.t, got, tt.want)
+		}
+	}
+}
