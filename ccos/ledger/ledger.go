@@ -32,6 +32,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -226,10 +227,16 @@ func (l *Ledger) loadHead(ctx context.Context, allowUnsigned bool) error {
 	return nil
 }
 
-// NewActionID returns a random action id: "act-" and 16 hex digits.
+// NewActionID returns a fresh action id: "act-" and 20 hex digits, the
+// first 12 the creation time in milliseconds, the rest random.
 func NewActionID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
+	// Time first, then randomness: ids of actions appended together sort
+	// together, so the unique index on action ids grows at its right edge
+	// instead of dirtying a random page per insert (which dominated the
+	// cost of a commit).
+	var b [10]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
 	return "act-" + hex.EncodeToString(b[:])
 }
 

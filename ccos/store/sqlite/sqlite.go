@@ -74,7 +74,7 @@ func escapePath(path string) string {
 }
 
 func dsn(path string, write bool) string {
-	q := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on"
+	q := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_foreign_keys=on&_cache_size=-32768"
 	if write {
 		q += "&_txlock=immediate"
 	} else {
