@@ -103,7 +103,7 @@ func TestAppendQueryGetChildren(t *testing.T) {
 	if in.Seq != 0 || in.Hash != "" || in.ActionID != "" {
 		t.Errorf("Append modified its argument: %+v", in)
 	}
-	if root.Seq != 1 || root.PrevHash != "" || root.Hash == "" || len(root.ActionID) != len("act-")+16 {
+	if root.Seq != 1 || root.PrevHash != "" || root.Hash == "" || len(root.ActionID) != len("act-")+20 {
 		t.Errorf("root = %+v", root)
 	}
 	if !root.Timestamp.Equal(model.Millis(clock)) {
