@@ -316,7 +316,7 @@ func applyMutation(ctx context.Context, tx *sql.Tx, m store.Mutation) error {
 		switch {
 		case err == nil:
 			// Archived already: keep the content, take the new status.
-			p, err := store.DecodePlan(old)
+			p, err := model.DecodePlan(old)
 			if err != nil {
 				return fmt.Errorf("sqlite: plan %s: %w", m.Hash, err)
 			}
@@ -365,7 +365,7 @@ func scanAction(sc scanner) (*model.Action, error) {
 	if err := sc.Scan(&seq, &id, &parent, &run, &plan, &intent, &typ, &name, &ts, &hash, &prev, &body); err != nil {
 		return nil, err
 	}
-	a, err := store.DecodeAction(body)
+	a, err := model.DecodeAction(body)
 	if err != nil {
 		return nil, fmt.Errorf("action at seq %d: %w", seq, err)
 	}
@@ -606,7 +606,7 @@ func (s *Store) Intent(ctx context.Context, id string) (*model.Intent, error) {
 	if err != nil {
 		return nil, s.wrap("intent", err)
 	}
-	in, err := store.DecodeIntent(body)
+	in, err := model.DecodeIntent(body)
 	if err != nil {
 		return nil, s.wrap("intent", err)
 	}
@@ -653,7 +653,7 @@ func (s *Store) Intents(ctx context.Context, q store.IntentQuery) ([]*model.Inte
 		if err := rows.Scan(&body); err != nil {
 			return nil, s.wrap("intents", err)
 		}
-		in, err := store.DecodeIntent(body)
+		in, err := model.DecodeIntent(body)
 		if err != nil {
 			return nil, s.wrap("intents", err)
 		}
@@ -696,7 +696,7 @@ func (s *Store) Edges(ctx context.Context, q store.EdgeQuery) ([]*model.IntentEd
 		if err := rows.Scan(&body); err != nil {
 			return nil, s.wrap("edges", err)
 		}
-		e, err := store.DecodeEdge(body)
+		e, err := model.DecodeEdge(body)
 		if err != nil {
 			return nil, s.wrap("edges", err)
 		}
@@ -721,7 +721,7 @@ func (s *Store) PlanByHash(ctx context.Context, hash string) (*model.Plan, error
 	if err != nil {
 		return nil, s.wrap("plan", err)
 	}
-	p, err := store.DecodePlan(body)
+	p, err := model.DecodePlan(body)
 	if err != nil {
 		return nil, s.wrap("plan", err)
 	}
@@ -765,7 +765,7 @@ func (s *Store) Plans(ctx context.Context, q store.PlanQuery) ([]store.ArchivedP
 		if err := rows.Scan(&hash, &body); err != nil {
 			return nil, s.wrap("plans", err)
 		}
-		p, err := store.DecodePlan(body)
+		p, err := model.DecodePlan(body)
 		if err != nil {
 			return nil, s.wrap("plans", err)
 		}

@@ -1,21 +1,19 @@
-package store
+package model
 
 import (
 	"fmt"
 	"time"
-
-	"github.com/ccos-go/ccos/ccos/model"
 )
 
 // The Decode functions parse the canonical encodings written by
-// model.EncodeAction, EncodeIntent, EncodeEdge and EncodePlan back into
+// EncodeAction, EncodeIntent, EncodeEdge and EncodePlan back into
 // model objects, exactly: encoding a decoded object gives back the same
-// bytes, so model.HashAction of an untouched decoded action reproduces its
+// bytes, so HashAction of an untouched decoded action reproduces its
 // stored hash. Unknown or repeated fields and unknown encoding versions
 // are errors.
 
 func (r *reader) version() {
-	if v := r.int64(); r.err == nil && v != model.EncodingVersion {
+	if v := r.int64(); r.err == nil && v != EncodingVersion {
 		r.fail("unsupported encoding version %d", v)
 	}
 }
@@ -28,14 +26,14 @@ func (r *reader) time() time.Time {
 	if t, ok := parseTimeFast(s); ok {
 		return t
 	}
-	t, err := model.ParseTime(s)
+	t, err := ParseTime(s)
 	if err != nil {
 		r.fail("time %q: %v", s, err)
 	}
 	return t
 }
 
-// parseTimeFast parses the layout of model.FormatTime
+// parseTimeFast parses the layout of FormatTime
 // ("2006-01-02T15:04:05.000Z") without time.Parse; it reports false for
 // anything it does not fully validate, leaving the error to ParseTime.
 func parseTimeFast(s string) (time.Time, bool) {
@@ -70,19 +68,19 @@ func parseTimeFast(s string) (time.Time, bool) {
 }
 
 // actionTypes interns the known action type names.
-var actionTypes = func() map[string]model.ActionType {
-	m := make(map[string]model.ActionType, len(model.ActionTypes))
-	for _, t := range model.ActionTypes {
+var actionTypes = func() map[string]ActionType {
+	m := make(map[string]ActionType, len(ActionTypes))
+	for _, t := range ActionTypes {
 		m[string(t)] = t
 	}
 	return m
 }()
 
 // DecodeAction parses the canonical encoding of an action (as written by
-// model.EncodeAction).
-func DecodeAction(b []byte) (*model.Action, error) {
+// EncodeAction).
+func DecodeAction(b []byte) (*Action, error) {
 	r := &reader{b: b}
-	a := &model.Action{}
+	a := &Action{}
 	var haveV, haveTS bool
 	r.object(func(k string) {
 		switch k {
@@ -108,7 +106,7 @@ func DecodeAction(b []byte) (*model.Action, error) {
 		case "args":
 			a.Args = r.value(0)
 		case "result":
-			res := &model.Result{}
+			res := &Result{}
 			r.object(func(k string) {
 				switch k {
 				case "success":
@@ -116,7 +114,7 @@ func DecodeAction(b []byte) (*model.Action, error) {
 				case "value":
 					res.Value = r.value(0)
 				case "error":
-					e := &model.ErrorInfo{}
+					e := &ErrorInfo{}
 					r.object(func(k string) {
 						switch k {
 						case "type":
@@ -164,10 +162,10 @@ func DecodeAction(b []byte) (*model.Action, error) {
 }
 
 // DecodeIntent parses the canonical encoding of an intent (as written by
-// model.EncodeIntent).
-func DecodeIntent(b []byte) (*model.Intent, error) {
+// EncodeIntent).
+func DecodeIntent(b []byte) (*Intent, error) {
 	r := &reader{b: b}
-	in := &model.Intent{}
+	in := &Intent{}
 	haveV := false
 	r.object(func(k string) {
 		switch k {
@@ -189,13 +187,13 @@ func DecodeIntent(b []byte) (*model.Intent, error) {
 		case "success_criteria":
 			in.SuccessCriteria = r.str()
 		case "status":
-			in.Status = model.IntentStatus(r.str())
+			in.Status = IntentStatus(r.str())
 		case "priority":
 			in.Priority = r.int64()
 		case "parent_intent":
 			in.ParentIntent = r.str()
 		case "triggered_by":
-			in.TriggeredBy = model.TriggerSource(r.str())
+			in.TriggeredBy = TriggerSource(r.str())
 		case "generation_context":
 			in.GenerationContext = r.mapValue(k)
 		case "created_at":
@@ -221,10 +219,10 @@ func DecodeIntent(b []byte) (*model.Intent, error) {
 }
 
 // DecodeEdge parses the canonical encoding of an intent edge (as written
-// by model.EncodeEdge).
-func DecodeEdge(b []byte) (*model.IntentEdge, error) {
+// by EncodeEdge).
+func DecodeEdge(b []byte) (*IntentEdge, error) {
 	r := &reader{b: b}
-	e := &model.IntentEdge{}
+	e := &IntentEdge{}
 	haveV := false
 	r.object(func(k string) {
 		switch k {
@@ -236,7 +234,7 @@ func DecodeEdge(b []byte) (*model.IntentEdge, error) {
 		case "to":
 			e.To = r.str()
 		case "type":
-			e.Type = model.EdgeType(r.str())
+			e.Type = EdgeType(r.str())
 		case "weight":
 			e.Weight = r.floatValue(k)
 		case "metadata":
@@ -256,10 +254,10 @@ func DecodeEdge(b []byte) (*model.IntentEdge, error) {
 }
 
 // DecodePlan parses the canonical encoding of a plan (as written by
-// model.EncodePlan).
-func DecodePlan(b []byte) (*model.Plan, error) {
+// EncodePlan).
+func DecodePlan(b []byte) (*Plan, error) {
 	r := &reader{b: b}
-	p := &model.Plan{}
+	p := &Plan{}
 	haveV := false
 	r.object(func(k string) {
 		switch k {
@@ -289,7 +287,7 @@ func DecodePlan(b []byte) (*model.Plan, error) {
 		case "created_at":
 			p.CreatedAt = r.time()
 		case "status":
-			p.Status = model.PlanStatus(r.str())
+			p.Status = PlanStatus(r.str())
 		default:
 			r.fail("unknown field %q", k)
 		}

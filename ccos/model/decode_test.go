@@ -1,4 +1,4 @@
-package store_test
+package model_test
 
 import (
 	"math"
@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/ccos-go/ccos/ccos/model"
-	"github.com/ccos-go/ccos/ccos/store"
 	"github.com/ccos-go/ccos/ccos/store/storetest"
 	"github.com/ccos-go/ccos/rtfs/value"
 )
@@ -18,7 +17,7 @@ func BenchmarkDecodeAction(b *testing.B) {
 	body, _ := model.EncodeAction(a)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := store.DecodeAction(body); err != nil {
+		if _, err := model.DecodeAction(body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -42,7 +41,7 @@ func TestActionRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		back, err := store.DecodeAction(enc)
+		back, err := model.DecodeAction(enc)
 		if err != nil {
 			t.Fatalf("decode %s: %v", enc, err)
 		}
@@ -65,7 +64,7 @@ func TestActionRoundTrip(t *testing.T) {
 func TestDecodeActionAcceptsAnySpelling(t *testing.T) {
 	in := ` { "v" : 1 , "seq":3,"action_id":"a\u00e9\ud83d\ude00\/","type":"Plan\u0053tarted","timestamp":"2026-01-02T03:04:05.006Z",
 		"args":[1, {"$float":"1e3"}, "x\"y"] } `
-	a, err := store.DecodeAction([]byte(in))
+	a, err := model.DecodeAction([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +97,7 @@ func TestDecodeActionErrors(t *testing.T) {
 		`{"v":1,"seq":1,"action_id":"a\x01","type":"LogStep","timestamp":"2026-01-02T03:04:05.006Z"}`,
 		`{"v":1,"seq":1,"action_id":"a`,
 	} {
-		if a, err := store.DecodeAction([]byte(in)); err == nil {
+		if a, err := model.DecodeAction([]byte(in)); err == nil {
 			t.Errorf("DecodeAction(%s) = %+v, want an error", in, a)
 		}
 	}
@@ -124,7 +123,7 @@ func TestValuesLikeModel(t *testing.T) {
 			continue
 		}
 		body, _ := model.EncodeAction(a)
-		got, err := store.DecodeAction(body)
+		got, err := model.DecodeAction(body)
 		if err != nil {
 			t.Errorf("%s: %v", enc, err)
 			continue
@@ -153,7 +152,7 @@ func TestIntentEdgePlanRoundTrip(t *testing.T) {
 	})
 	for _, x := range []*model.Intent{in, storetest.Intent("i2", "", 0, time.Unix(0, 0), nil)} {
 		enc, _ := model.EncodeIntent(x)
-		back, err := store.DecodeIntent(enc)
+		back, err := model.DecodeIntent(enc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,7 +166,7 @@ func TestIntentEdgePlanRoundTrip(t *testing.T) {
 		{From: "a", To: "b", Type: model.EdgeBlocks, Weight: &w, Metadata: value.NewMap(value.Keyword("x"), value.Int(1))},
 	} {
 		enc, _ := model.EncodeEdge(e)
-		back, err := store.DecodeEdge(enc)
+		back, err := model.DecodeEdge(enc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,7 +182,7 @@ func TestIntentEdgePlanRoundTrip(t *testing.T) {
 	h, _ = model.HashPlan(p)
 	for _, x := range []*model.Plan{p, {ID: "empty", CreatedAt: storetest.T0}} {
 		enc, _ := model.EncodePlan(x)
-		back, err := store.DecodePlan(enc)
+		back, err := model.DecodePlan(enc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,26 +196,37 @@ func TestIntentEdgePlanRoundTrip(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{`{"v":1,"intent_id":"x","bogus":1}`, `{"v":1,"from":"a","weight":1}`, `{"v":1,"plan_id":"p","intent_ids":[1]}`, `{"plan_id":"p"}`} {
-		_, e1 := store.DecodeIntent([]byte(bad))
-		_, e2 := store.DecodeEdge([]byte(bad))
-		_, e3 := store.DecodePlan([]byte(bad))
+		_, e1 := model.DecodeIntent([]byte(bad))
+		_, e2 := model.DecodeEdge([]byte(bad))
+		_, e3 := model.DecodePlan([]byte(bad))
 		if e1 == nil && e2 == nil && e3 == nil {
 			t.Errorf("%s decoded without error", bad)
 		}
 	}
 }
 
-func TestCeilMillis(t *testing.T) {
-	base := time.UnixMilli(1000)
-	for _, tt := range []struct {
-		t    time.Time
-		want int64
-	}{
-		{base, 1000}, {base.Add(time.Nanosecond), 1001}, {base.Add(-time.Nanosecond), 1000},
-		{time.UnixMilli(-5).Add(-time.Nanosecond), -5}, {time.UnixMilli(-5), -5},
-	} {
-		if got := store.CeilMillis(tt.t); got != tt.want {
-			t.Errorf("CeilMillis(%v) = %d, want %d", tt.t, got, tt.want)
+// FuzzDecodeAction feeds arbitrary bytes to the action decoder, which
+// reads rows that an attacker may have edited: it must never panic, and
+// whatever it accepts must re-encode to bytes it decodes the same way.
+func FuzzDecodeAction(f *testing.F) {
+	f.Add([]byte(`{"action_id":"a","seq":1,"timestamp":"2026-01-02T03:04:05.000Z","type":"LogStep","v":1}`))
+	f.Add([]byte(`{"action_id":"a","args":[1,{"$kw":"k"}],"result":{"success":false,"error":{"type":"x","message":"m"}},"seq":2,"timestamp":"2026-01-02T03:04:05.000Z","type":"CapabilityResult","v":1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := model.DecodeAction(data)
+		if err != nil {
+			return
 		}
-	}
+		b, err := model.EncodeAction(a)
+		if err != nil {
+			return
+		}
+		a2, err := model.DecodeAction(b)
+		if err != nil {
+			t.Fatalf("re-decode of %s: %v", b, err)
+		}
+		b2, _ := model.EncodeAction(a2)
+		if string(b) != string(b2) {
+			t.Fatalf("not stable: %s vs %s", b, b2)
+		}
+	})
 }

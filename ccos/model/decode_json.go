@@ -1,4 +1,4 @@
-package store
+package model
 
 import (
 	"bytes"
@@ -9,7 +9,6 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
-	"github.com/ccos-go/ccos/ccos/model"
 	"github.com/ccos-go/ccos/rtfs/value"
 )
 
@@ -298,7 +297,7 @@ func (r *reader) array(elem func()) {
 }
 
 // value reads an RTFS value in the canonical tagged form (the inverse of
-// model.EncodeValue, like model.DecodeValue).
+// EncodeValue, like DecodeValue).
 func (r *reader) value(depth int) value.Value {
 	if depth > maxDepth {
 		r.fail("value nested too deeply")
@@ -458,7 +457,7 @@ func (r *reader) strings(field string) []string {
 }
 
 // actionType reads an action type, without allocating for known ones.
-func (r *reader) actionType() model.ActionType {
+func (r *reader) actionType() ActionType {
 	if r.peek() == '"' {
 		if j := bytes.IndexByte(r.b[r.i+1:], '"'); j >= 0 {
 			if t, ok := actionTypes[string(r.b[r.i+1:r.i+1+j])]; ok {
@@ -467,5 +466,5 @@ func (r *reader) actionType() model.ActionType {
 			}
 		}
 	}
-	return model.ActionType(r.str())
+	return ActionType(r.str())
 }
