@@ -358,38 +358,59 @@ type scanner interface{ Scan(dest ...any) error }
 // precedence. The columns are scanned as sql.RawBytes and only copied when
 // they differ from the body.
 func scanAction(sc scanner) (*model.Action, error) {
-	var (
-		seq, ts                                                    int64
-		id, parent, run, plan, intent, typ, name, hash, prev, body sql.RawBytes
-	)
-	if err := sc.Scan(&seq, &id, &parent, &run, &plan, &intent, &typ, &name, &ts, &hash, &prev, &body); err != nil {
+	var r store.RawAction
+	if err := scanRaw(sc, &r, false); err != nil {
 		return nil, err
 	}
-	a, err := model.DecodeAction(body)
-	if err != nil {
-		return nil, fmt.Errorf("action at seq %d: %w", seq, err)
+	return r.Decode()
+}
+
+// scanRaw reads one row of actionCols into r. The body is copied only
+// when keep is set: otherwise it aliases the driver's buffer and is valid
+// until the next Scan.
+func scanRaw(sc scanner, r *store.RawAction, keep bool) error {
+	var (
+		id, parent, run, plan, intent, typ, name, hash, prev sql.RawBytes
+		body                                                 sql.RawBytes
+	)
+	if err := sc.Scan(&r.Seq, &id, &parent, &run, &plan, &intent, &typ, &name, &r.TimestampMs, &hash, &prev, &body); err != nil {
+		return err
 	}
-	a.Seq = uint64(seq)
-	overlay := func(dst *string, col sql.RawBytes) {
-		if string(col) != *dst {
-			*dst = string(col)
+	r.ActionID, r.ParentActionID, r.RunID = string(id), string(parent), string(run)
+	r.PlanID, r.IntentID, r.Type, r.Name = string(plan), string(intent), string(typ), string(name)
+	r.Hash, r.PrevHash = string(hash), string(prev)
+	if keep {
+		r.Body = append([]byte(nil), body...)
+	} else {
+		r.Body = body
+	}
+	return nil
+}
+
+// ScanRawActions implements store.RawScanner: every action in storage
+// (rowid) order, undecoded.
+func (s *Store) ScanRawActions(ctx context.Context, fn func(*store.RawAction) error) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+actionCols+` FROM actions ORDER BY rowid`)
+	if err != nil {
+		return s.wrap("scan actions", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r := &store.RawAction{}
+		if err := scanRaw(rows, r, true); err != nil {
+			return s.wrap("scan actions", err)
+		}
+		if err := fn(r); err != nil {
+			return err
 		}
 	}
-	overlay(&a.ActionID, id)
-	overlay(&a.ParentActionID, parent)
-	overlay(&a.RunID, run)
-	overlay(&a.PlanID, plan)
-	overlay(&a.IntentID, intent)
-	if string(typ) != string(a.Type) {
-		a.Type = model.ActionType(typ)
+	if err := rows.Err(); err != nil {
+		return s.wrap("scan actions", err)
 	}
-	overlay(&a.Name, name)
-	overlay(&a.Hash, hash)
-	overlay(&a.PrevHash, prev)
-	if a.Timestamp.UnixMilli() != ts {
-		a.Timestamp = time.UnixMilli(ts).UTC()
-	}
-	return a, nil
+	return nil
 }
 
 type querier interface {
