@@ -7,7 +7,7 @@
 //	DIR/                 mode 0700 when created here
 //	DIR/ccos.db          the SQLite store (see DBPath)
 //	DIR/ledger.key       PEM PKCS#8 Ed25519 private key, mode 0600
-//	DIR/config.rtfs      optional RTFS map, e.g. {:trusted-keys {"id" "base64"}}
+//	DIR/config.rtfs      RTFS map, e.g. {:trusted-keys {"id" "base64"}}; a commented default is created
 package home
 
 import (
@@ -89,7 +89,38 @@ func Open(dir string) (*Home, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("data directory %s is not a directory", dir)
 	}
-	return &Home{dir: dir}, nil
+	h := &Home{dir: dir}
+	if err := h.writeDefaultConfig(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// defaultConfig documents the settings a data directory understands.
+const defaultConfig = `;; ccos configuration: one RTFS map. Created with the data directory;
+;; edit freely, unknown keys are kept for later versions.
+{
+ ;; Public keys (besides this directory's own ledger key) whose checkpoint
+ ;; signatures ccos chain verify accepts: {"key-id" "base64 public key"}.
+ :trusted-keys {}
+}
+`
+
+// writeDefaultConfig creates config.rtfs when the directory has none, so
+// that every data directory holds a config file to edit.
+func (h *Home) writeDefaultConfig() error {
+	f, err := os.OpenFile(h.ConfigPath(), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("data directory: config: %w", err)
+	}
+	if _, err := f.WriteString(defaultConfig); err != nil {
+		f.Close()
+		return fmt.Errorf("data directory: config: %w", err)
+	}
+	return f.Close()
 }
 
 // Dir returns the data directory's path.

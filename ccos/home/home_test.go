@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
+	"github.com/ccos-go/ccos/rtfs/value"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,9 +145,16 @@ func TestBadKeyFileRefused(t *testing.T) {
 func TestConfig(t *testing.T) {
 	dir := t.TempDir()
 	h, _ := Open(dir)
+	// A new data directory holds the commented default config.
+	if fi, err := os.Stat(h.ConfigPath()); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("default config: %v %v", fi, err)
+	}
 	cfg, err := h.Config()
-	if err != nil || cfg.Values.Len() != 0 {
-		t.Fatalf("missing config: %v %v", cfg, err)
+	if err != nil || len(cfg.TrustedKeys) != 0 {
+		t.Fatalf("default config: %v %v", cfg, err)
+	}
+	if tk, ok := cfg.Get("trusted-keys"); !ok || tk.(*value.Map).Len() != 0 {
+		t.Fatalf("default config lacks an empty :trusted-keys: %v", cfg.Values)
 	}
 	pub, _, _ := ed25519.GenerateKey(nil)
 	id := ledger.KeyID(pub)
