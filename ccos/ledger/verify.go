@@ -88,13 +88,15 @@ type Report struct {
 func Verify(ctx context.Context, st store.Store, keys map[string]ed25519.PublicKey) (*Report, error) {
 	start := time.Now()
 	rep := &Report{}
-	cps, err := loadCheckpoints(ctx, st, keys)
+	cps, ready, err := loadCheckpoints(ctx, st, keys)
 	if err != nil {
 		return rep, err
 	}
 	rep.Checkpoints = len(cps)
-	c := &checker{next: 1, cps: cps, rep: rep}
-	if err := scanHashed(ctx, st, c); err != nil {
+	c := &checker{next: 1, cps: cps, ready: ready, rep: rep}
+	err = scanHashed(ctx, st, c)
+	<-ready
+	if err != nil {
 		rep.Elapsed = time.Since(start)
 		return rep, err
 	}
@@ -113,54 +115,61 @@ type cpInfo struct {
 	bad  string // why the signature is bad, "" if good
 }
 
-// loadCheckpoints reads every checkpoint and checks the signatures in
-// parallel.
-func loadCheckpoints(ctx context.Context, st store.Store, keys map[string]ed25519.PublicKey) ([]cpInfo, error) {
+// loadCheckpoints reads every checkpoint and starts checking the
+// signatures in parallel, in the background while the actions are read:
+// the bad fields are set when ready is closed.
+func loadCheckpoints(ctx context.Context, st store.Store, keys map[string]ed25519.PublicKey) ([]cpInfo, <-chan struct{}, error) {
 	var raw []*model.Checkpoint
 	err := st.ScanCheckpoints(ctx, func(c *model.Checkpoint) error {
 		raw = append(raw, c)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ledger: read checkpoints: %w", err)
+		return nil, nil, fmt.Errorf("ledger: read checkpoints: %w", err)
 	}
 	out := make([]cpInfo, len(raw))
+	for i, c := range raw {
+		if i > 0 && c.Seq < raw[i-1].Seq {
+			return nil, nil, fmt.Errorf("ledger: store returned checkpoints out of seq order")
+		}
+		out[i] = cpInfo{seq: c.Seq, head: c.HeadHash}
+	}
 	workers := min(runtime.GOMAXPROCS(0), len(raw)/64+1)
+	ready := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(raw); i += workers {
 				c := raw[i]
-				ci := cpInfo{seq: c.Seq, head: c.HeadHash}
 				pub, ok := keys[c.KeyID]
 				switch {
 				case !ok:
-					ci.bad = fmt.Sprintf("unknown key id %q", c.KeyID)
+					out[i].bad = fmt.Sprintf("unknown key id %q", c.KeyID)
 				case len(pub) != ed25519.PublicKeySize:
-					ci.bad = fmt.Sprintf("malformed public key for key id %q", c.KeyID)
+					out[i].bad = fmt.Sprintf("malformed public key for key id %q", c.KeyID)
 				case !ed25519.Verify(pub, model.CheckpointPayload(c), c.Signature):
-					ci.bad = "signature does not verify with key " + c.KeyID
+					out[i].bad = "signature does not verify with key " + c.KeyID
 				}
-				out[i] = ci
 			}
 		})
 	}
-	wg.Wait()
-	for i := 1; i < len(out); i++ {
-		if out[i].seq < out[i-1].seq {
-			return nil, fmt.Errorf("ledger: store returned checkpoints out of seq order")
-		}
-	}
-	return out, nil
+	go func() {
+		wg.Wait()
+		close(ready)
+	}()
+	return out, ready, nil
 }
 
-// item is an action with its recomputed hash. Stores that hand out raw
-// rows leave a nil until a worker decodes raw.
+// item is a row with its recomputed hash: seq, stored hash and prev_hash
+// are what readers of the store see for the row. Stores that hand out raw
+// rows leave hash empty until a worker hashes raw.
 type item struct {
-	a    *model.Action
-	raw  *store.RawAction
-	hash string
-	err  error
+	seq          uint64
+	stored, prev string // the row's hash and prev_hash
+	a            *model.Action
+	raw          *store.RawAction
+	hash         string
+	err          error
 }
 
 type chunk struct {
@@ -168,7 +177,7 @@ type chunk struct {
 	done  chan struct{}
 }
 
-const chunkSize = 256
+const chunkSize = 1024
 
 var errStop = errors.New("stop scan")
 
@@ -182,20 +191,22 @@ func scanHashed(ctx context.Context, st store.Store, c *checker) error {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			var buf []byte
 			for ch := range work {
 				for i := range ch.items {
 					it := &ch.items[i]
-					if it.raw != nil {
-						a, err := it.raw.Decode()
-						if err != nil {
-							// An undecodable row is changed content at
-							// its seq.
-							it.a, it.err = &model.Action{Seq: uint64(it.raw.Seq)}, err
-							continue
-						}
-						it.a, it.raw = a, nil
+					if r := it.raw; r != nil {
+						// Decode's overlay: these come from the columns.
+						it.seq, it.stored, it.prev = uint64(r.Seq), r.Hash, r.PrevHash
+						// An undecodable row is changed content at its
+						// seq.
+						it.hash, buf, it.err = r.ContentHash(buf)
+						it.raw = nil
+						continue
 					}
+					it.seq, it.stored, it.prev = it.a.Seq, it.a.Hash, it.a.PrevHash
 					it.hash, it.err = model.HashAction(it.a)
+					it.a = nil
 				}
 				close(ch.done)
 			}
@@ -204,6 +215,7 @@ func scanHashed(ctx context.Context, st store.Store, c *checker) error {
 	consumed := make(chan struct{})
 	go func() {
 		defer close(consumed)
+		<-c.ready // the checker needs the checkpoint signatures
 		for ch := range order {
 			<-ch.done
 			if stop.Load() {
@@ -259,8 +271,10 @@ type checker struct {
 	next uint64 // seq expected next
 	prev string // hash of the last good action
 	cps  []cpInfo
-	ci   int // index of the first checkpoint not yet matched
-	rep  *Report
+	// ready is closed once the cps' signatures are checked.
+	ready <-chan struct{}
+	ci    int // index of the first checkpoint not yet matched
+	rep   *Report
 
 	cur *item // the row being decided, waiting for its successor
 	err *VerifyError
@@ -317,27 +331,27 @@ func (c *checker) finish() {
 
 // step decides about cur given the row after it (nil at the end).
 func (c *checker) step(cur, nxt *item) bool {
-	a := cur.a
+	a := cur
 	if cur.err != nil {
-		c.err = &VerifyError{Seq: a.Seq, Kind: ChangedContent, Detail: "cannot decode or encode: " + cur.err.Error()}
+		c.err = &VerifyError{Seq: a.seq, Kind: ChangedContent, Detail: "cannot decode or encode: " + cur.err.Error()}
 		return true
 	}
-	if cur.hash != a.Hash {
-		c.err = &VerifyError{Seq: a.Seq, Kind: ChangedContent, Detail: "stored hash does not match the content"}
+	if cur.hash != a.stored {
+		c.err = &VerifyError{Seq: a.seq, Kind: ChangedContent, Detail: "stored hash does not match the content"}
 		return true
 	}
 	switch {
-	case a.Seq < c.next:
-		c.err = &VerifyError{Seq: a.Seq, Kind: InsertedAction, Detail: fmt.Sprintf("a second row claims seq %d", a.Seq)}
+	case a.seq < c.next:
+		c.err = &VerifyError{Seq: a.seq, Kind: InsertedAction, Detail: fmt.Sprintf("a second row claims seq %d", a.seq)}
 		return true
-	case a.Seq > c.next:
+	case a.seq > c.next:
 		// A gap: the expected seq was deleted or is stored later.
-		c.gap, c.gapSeen = true, a.Seq
+		c.gap, c.gapSeen = true, a.seq
 		if nxt != nil {
 			return c.resolveGap(nxt)
 		}
 		return false
-	case a.PrevHash != c.prev:
+	case a.prev != c.prev:
 		c.err = c.brokenLink(cur, nxt)
 		return true
 	}
@@ -346,16 +360,16 @@ func (c *checker) step(cur, nxt *item) bool {
 
 // accept takes a as the next good action and checks the checkpoints at
 // its seq.
-func (c *checker) accept(a *model.Action) bool {
-	for ; c.ci < len(c.cps) && c.cps[c.ci].seq <= a.Seq; c.ci++ {
+func (c *checker) accept(a *item) bool {
+	for ; c.ci < len(c.cps) && c.cps[c.ci].seq <= a.seq; c.ci++ {
 		cp := c.cps[c.ci]
 		switch {
 		case cp.bad != "":
 			c.err = &VerifyError{Seq: cp.seq, Kind: BadSignature, Detail: "checkpoint: " + cp.bad}
-		case cp.seq < a.Seq:
+		case cp.seq < a.seq:
 			// Only possible for seq 0: nothing to match.
 			continue
-		case cp.head != a.Hash:
+		case cp.head != a.stored:
 			c.err = &VerifyError{Seq: cp.seq, Kind: CheckpointMismatch, Detail: "the signed head hash differs from the stored action's hash"}
 		default:
 			continue
@@ -363,43 +377,43 @@ func (c *checker) accept(a *model.Action) bool {
 		return true
 	}
 	c.rep.Actions++
-	c.rep.HeadSeq, c.rep.HeadHash = a.Seq, a.Hash
-	c.next, c.prev = a.Seq+1, a.Hash
+	c.rep.HeadSeq, c.rep.HeadHash = a.seq, a.stored
+	c.next, c.prev = a.seq+1, a.stored
 	return false
 }
 
 // brokenLink explains a row with the expected seq whose prev_hash is not
 // the previous action's hash.
 func (c *checker) brokenLink(cur, nxt *item) *VerifyError {
-	a := cur.a
-	if a.Seq == 1 {
+	a := cur
+	if a.seq == 1 {
 		return &VerifyError{Seq: 1, Kind: BrokenLink, Detail: "the first action has a prev_hash"}
 	}
 	signed := false // a good checkpoint vouches for cur
-	for i := c.ci; i < len(c.cps) && c.cps[i].seq <= a.Seq; i++ {
-		if c.cps[i].seq == a.Seq && c.cps[i].bad == "" && c.cps[i].head == a.Hash {
+	for i := c.ci; i < len(c.cps) && c.cps[i].seq <= a.seq; i++ {
+		if c.cps[i].seq == a.seq && c.cps[i].bad == "" && c.cps[i].head == a.stored {
 			signed = true
 		}
 	}
 	switch {
-	case nxt != nil && nxt.a.Seq == a.Seq:
-		return &VerifyError{Seq: a.Seq, Kind: InsertedAction, Detail: fmt.Sprintf("two rows claim seq %d and this one does not link to seq %d", a.Seq, a.Seq-1)}
-	case signed || nxt != nil && nxt.a.PrevHash == a.Hash && nxt.a.Hash == nxt.hash:
+	case nxt != nil && nxt.seq == a.seq:
+		return &VerifyError{Seq: a.seq, Kind: InsertedAction, Detail: fmt.Sprintf("two rows claim seq %d and this one does not link to seq %d", a.seq, a.seq-1)}
+	case signed || nxt != nil && nxt.err == nil && nxt.prev == a.stored && nxt.stored == nxt.hash:
 		// cur is part of the signed or linked chain, so the previous
 		// row is not what cur committed to.
-		return &VerifyError{Seq: a.Seq - 1, Kind: ChangedContent, Detail: fmt.Sprintf("content and hash were rewritten: seq %d links to a different hash", a.Seq)}
+		return &VerifyError{Seq: a.seq - 1, Kind: ChangedContent, Detail: fmt.Sprintf("content and hash were rewritten: seq %d links to a different hash", a.seq)}
 	default:
-		return &VerifyError{Seq: a.Seq, Kind: InsertedAction, Detail: fmt.Sprintf("does not link to seq %d, and nothing links to it", a.Seq-1)}
+		return &VerifyError{Seq: a.seq, Kind: InsertedAction, Detail: fmt.Sprintf("does not link to seq %d, and nothing links to it", a.seq-1)}
 	}
 }
 
 // resolveGap looks for the missing seq c.next among the rows after a gap.
 func (c *checker) resolveGap(it *item) bool {
-	a := it.a
-	if a.Seq != c.next {
+	a := it
+	if a.seq != c.next {
 		return false
 	}
-	if it.err == nil && it.hash == a.Hash && a.PrevHash == c.prev {
+	if it.err == nil && it.hash == a.stored && a.prev == c.prev {
 		c.err = &VerifyError{Seq: c.next, Kind: Reordered, Detail: fmt.Sprintf("stored after seq %d", c.gapSeen)}
 	} else {
 		c.err = &VerifyError{Seq: c.next, Kind: MissingAction, Detail: fmt.Sprintf("seq %d was found in its place; a later row claiming seq %d does not link to seq %d", c.gapSeen, c.next, c.next-1)}

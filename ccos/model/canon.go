@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -77,7 +79,8 @@ func appendValue(buf []byte, v value.Value, depth int) ([]byte, error) {
 		return strconv.AppendInt(buf, int64(x), 10), nil
 	case value.Float:
 		buf = tagged(buf, "$float")
-		return append(AppendString(buf, formatFloat(float64(x))), '}'), nil
+		buf = append(appendFloat(append(buf, '"'), float64(x)), '"')
+		return append(buf, '}'), nil
 	case value.String:
 		if !utf8.ValidString(string(x)) {
 			buf = tagged(buf, "$bytes")
@@ -138,7 +141,24 @@ func appendValue(buf []byte, v value.Value, depth int) ([]byte, error) {
 	case *value.Repeat, *value.Generator:
 		return nil, ErrUnbounded
 	case *value.Map:
-		var a arena
+		if x.Len() == 1 {
+			// Nothing to sort: write the entry in place.
+			buf = append(tagged(buf, "$map"), '[', '[')
+			x.Range(func(k, e value.Value) bool {
+				if buf, err = appendValue(buf, k, depth+1); err != nil {
+					return false
+				}
+				buf = append(buf, ',')
+				buf, err = appendValue(buf, e, depth+1)
+				return false
+			})
+			if err != nil {
+				return nil, err
+			}
+			return append(buf, "]]}"...), nil
+		}
+		a := getArena()
+		defer putArena(a)
 		x.Range(func(k, e value.Value) bool {
 			start := len(a.buf)
 			a.buf = append(a.buf, '[')
@@ -158,7 +178,8 @@ func appendValue(buf []byte, v value.Value, depth int) ([]byte, error) {
 		}
 		return a.appendSorted(tagged(buf, "$map")), nil
 	case *value.Set:
-		var a arena
+		a := getArena()
+		defer putArena(a)
 		x.Range(func(e value.Value) bool {
 			start := len(a.buf)
 			a.buf, err = appendValue(a.buf, e, depth+1)
@@ -192,21 +213,46 @@ type arena struct {
 	spans [][2]int
 }
 
+var arenas = sync.Pool{New: func() any { return new(arena) }}
+
+func getArena() *arena { return arenas.Get().(*arena) }
+
+func putArena(a *arena) {
+	if cap(a.buf) > 64<<10 || cap(a.spans) > 4096 {
+		return // do not keep huge buffers alive
+	}
+	a.buf, a.spans = a.buf[:0], a.spans[:0]
+	arenas.Put(a)
+}
+
 // appendSorted writes the elements as a JSON array in byte order, closing
 // the tag object.
 func (a *arena) appendSorted(buf []byte) []byte {
-	elem := func(i int) []byte { return a.buf[a.spans[i][0]:a.spans[i][1]] }
+	b := a.buf
 	if len(a.spans) > 1 {
-		sort.Slice(a.spans, func(i, j int) bool { return bytes.Compare(elem(i), elem(j)) < 0 })
+		slices.SortFunc(a.spans, func(x, y [2]int) int { return bytes.Compare(b[x[0]:x[1]], b[y[0]:y[1]]) })
 	}
 	buf = append(buf, '[')
-	for i := range a.spans {
+	for i, sp := range a.spans {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = append(buf, elem(i)...)
+		buf = append(buf, b[sp[0]:sp[1]]...)
 	}
 	return append(buf, "]}"...)
+}
+
+// appendFloat appends formatFloat(f).
+func appendFloat(buf []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(buf, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(buf, "+Inf"...)
+	case math.IsInf(f, -1):
+		return append(buf, "-Inf"...)
+	}
+	return strconv.AppendFloat(buf, f, 'g', -1, 64)
 }
 
 func formatFloat(f float64) string {
@@ -227,7 +273,13 @@ func formatFloat(f float64) string {
 func AppendString(buf []byte, s string) []byte {
 	const hexDigits = "0123456789abcdef"
 	buf = append(buf, '"')
-	for i := 0; i < len(s); i++ {
+	// Copy the run of bytes that need no escaping in one go.
+	i := 0
+	for i < len(s) && !needsEscape[s[i]] {
+		i++
+	}
+	buf = append(buf, s[:i]...)
+	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"':
@@ -253,6 +305,15 @@ func AppendString(buf []byte, s string) []byte {
 	}
 	return append(buf, '"')
 }
+
+// needsEscape marks the bytes AppendString escapes.
+var needsEscape = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 // object builds a canonical JSON object: fields are sorted by key when
 // written.
@@ -422,14 +483,24 @@ func AppendActionContent(buf []byte, a *Action) ([]byte, error) { return appendA
 
 // HashAction computes the hash of a (hex SHA-256 of ActionContent).
 func HashAction(a *Action) (string, error) {
-	var scratch [1024]byte
-	b, err := appendAction(scratch[:0], a, false)
+	bp := encBufs.Get().(*[]byte)
+	b, err := appendAction((*bp)[:0], a, false)
+	var sum [sha256.Size]byte
+	if err == nil {
+		sum = sha256.Sum256(b)
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+		encBufs.Put(bp)
+	}
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), nil
 }
+
+// encBufs holds encoding buffers for HashAction.
+var encBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // EncodeAction returns the canonical encoding of a including its hash,
 // as stored and printed by --json.

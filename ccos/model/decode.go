@@ -1,7 +1,11 @@
 package model
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -36,7 +40,7 @@ func (r *reader) time() time.Time {
 // parseTimeFast parses the layout of FormatTime
 // ("2006-01-02T15:04:05.000Z") without time.Parse; it reports false for
 // anything it does not fully validate, leaving the error to ParseTime.
-func parseTimeFast(s string) (time.Time, bool) {
+func parseTimeFast[T string | []byte](s T) (time.Time, bool) {
 	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
 		return time.Time{}, false
 	}
@@ -300,4 +304,205 @@ func DecodePlan(b []byte) (*Plan, error) {
 		return nil, fmt.Errorf("decode plan: %w", r.err)
 	}
 	return p, nil
+}
+
+// result checks a canonical result object (as appendAction writes it).
+func (c *canon) result() bool {
+	if !c.next('{') {
+		return false
+	}
+	if c.lit(`"error":{`) {
+		if c.lit(`"data":`) {
+			if c.lit("null") || !c.value(1) || !c.next(',') {
+				return false
+			}
+		}
+		if !c.lit(`"message":`) {
+			return false
+		}
+		if _, ok := c.str(false); !ok || !c.lit(`,"type":`) {
+			return false
+		}
+		if _, ok := c.str(false); !ok || !c.lit(`},`) {
+			return false
+		}
+	}
+	if !c.lit(`"success":`) || !(c.lit("true") || c.lit("false")) {
+		return false
+	}
+	if c.lit(`,"value":`) && (c.lit("null") || !c.value(1)) {
+		return false
+	}
+	return c.next('}')
+}
+
+// Top-level action fields, as bits for spotting repeated keys.
+const (
+	fActionID = 1 << iota
+	fArgs
+	fCost
+	fDuration
+	fHash
+	fIntentID
+	fMetadata
+	fName
+	fParentActionID
+	fPlanID
+	fPrevHash
+	fResult
+	fRunID
+	fSeq
+	fTimestamp
+	fType
+	fV
+)
+
+// HashStoredAction returns what HashAction returns for the action a
+// store hands out for a stored row: the body decoded by DecodeAction with
+// the indexed columns laid over it (cols.Seq, ActionID, ParentActionID,
+// RunID, PlanID, IntentID, Type, Name, PrevHash; cols.Timestamp, which
+// must have millisecond precision), without decoding the RTFS values: the
+// fields that do not come from the columns are hashed as stored. This is
+// exact only for bodies whose non-column fields are in canonical form, so
+// ok is false for anything else (and for bodies DecodeAction rejects), and
+// the caller must decode, overlay and HashAction instead. buf is scratch
+// space (may be nil); the possibly grown buffer is returned for reuse.
+func HashStoredAction(body []byte, cols *Action, buf []byte) (hash string, ok bool, out []byte) {
+	c := &canon{b: body}
+	var args, cost, dur, meta, res, ts []byte
+	var tsMs int64
+	if !c.next('{') || c.next('}') {
+		return "", false, buf
+	}
+	var seen uint32
+	for {
+		key, ok := c.plain()
+		if !ok || !c.next(':') {
+			return "", false, buf
+		}
+		var bit uint32
+		start := c.i
+		switch string(key) {
+		case "action_id":
+			bit = fActionID
+		case "hash":
+			bit = fHash
+		case "intent_id":
+			bit = fIntentID
+		case "name":
+			bit = fName
+		case "parent_action_id":
+			bit = fParentActionID
+		case "plan_id":
+			bit = fPlanID
+		case "prev_hash":
+			bit = fPrevHash
+		case "run_id":
+			bit = fRunID
+		case "type":
+			bit = fType
+		case "seq":
+			bit = fSeq
+			ok = c.uint()
+		case "v":
+			bit = fV
+			ok = c.lit("1") && !(c.i < len(c.b) && numberByte(c.b[c.i]))
+		case "timestamp":
+			bit = fTimestamp
+			var t time.Time
+			if ts, ok = c.plain(); ok {
+				t, ok = parseTimeFast(ts)
+				tsMs = t.UnixMilli()
+			}
+		case "args":
+			bit = fArgs
+			ok = !c.lit("null") && c.value(0)
+			args = body[start:c.i]
+		case "cost":
+			bit = fCost
+			ok = c.lit(`{"$float":`) && c.float() && c.next('}')
+			cost = body[start:c.i]
+		case "duration_ms":
+			bit = fDuration
+			ok = c.int() && !(c.i < len(c.b) && numberByte(c.b[c.i]))
+			dur = body[start:c.i]
+		case "metadata":
+			bit = fMetadata
+			ok = bytes.HasPrefix(body[start:], []byte(`{"$map":`)) && c.value(0)
+			meta = body[start:c.i]
+		case "result":
+			bit = fResult
+			ok = c.result()
+			res = body[start:c.i]
+		default:
+			return "", false, buf
+		}
+		if bit&(fActionID|fHash|fIntentID|fName|fParentActionID|fPlanID|fPrevHash|fRunID|fType) != 0 {
+			// Overlaid by the columns: only needs to decode.
+			_, ok = c.str(false)
+		}
+		if !ok || seen&bit != 0 {
+			return "", false, buf
+		}
+		seen |= bit
+		if c.next('}') {
+			break
+		}
+		if !c.next(',') {
+			return "", false, buf
+		}
+	}
+	if c.i != len(body) || seen&(fV|fTimestamp) != fV|fTimestamp {
+		return "", false, buf
+	}
+	// appendAction of the overlaid action, field for field.
+	a := cols
+	str := func(buf []byte, key, s string) []byte {
+		if s == "" {
+			return buf
+		}
+		buf = append(buf, ',', '"')
+		buf = append(buf, key...)
+		buf = append(buf, '"', ':')
+		return AppendString(buf, s)
+	}
+	raw := func(buf []byte, key string, v []byte) []byte {
+		if v == nil {
+			return buf
+		}
+		buf = append(buf, ',', '"')
+		buf = append(buf, key...)
+		buf = append(buf, '"', ':')
+		return append(buf, v...)
+	}
+	b := append(buf[:0], `{"action_id":`...)
+	b = AppendString(b, a.ActionID)
+	b = raw(b, "args", args)
+	b = raw(b, "cost", cost)
+	b = raw(b, "duration_ms", dur)
+	b = str(b, "intent_id", a.IntentID)
+	b = raw(b, "metadata", meta)
+	b = str(b, "name", a.Name)
+	b = str(b, "parent_action_id", a.ParentActionID)
+	b = str(b, "plan_id", a.PlanID)
+	b = str(b, "prev_hash", a.PrevHash)
+	b = raw(b, "result", res)
+	b = str(b, "run_id", a.RunID)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, a.Seq, 10)
+	b = append(b, `,"timestamp":"`...)
+	if a.Timestamp.UnixMilli() == tsMs {
+		// parseTimeFast accepts only what FormatTime writes for the
+		// time it returns.
+		b = append(b, ts...)
+	} else {
+		b = Millis(a.Timestamp).AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	}
+	b = append(b, `","type":`...)
+	b = AppendString(b, string(a.Type))
+	b = append(b, `,"v":`...)
+	b = strconv.AppendInt(b, EncodingVersion, 10)
+	b = append(b, '}')
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), true, b
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -467,4 +468,328 @@ func (r *reader) actionType() ActionType {
 		}
 	}
 	return ActionType(r.str())
+}
+
+// canon is a validating scanner for the verification fast path (see
+// HashStoredAction): it accepts only bytes that are exactly the canonical
+// encoding of what reader decodes from them, so that the bytes can be
+// hashed in place of a decode and re-encode. It is deliberately
+// conservative: anything unusual (whitespace, non-canonical escapes,
+// $bytes, $error, $opaque, deep nesting, maps and sets of several
+// elements whose keys might compare equal as values) is rejected and left
+// to the exact path.
+type canon struct {
+	b []byte
+	i int
+}
+
+const maxCanonDepth = 64
+
+func (c *canon) next(ch byte) bool {
+	if c.i < len(c.b) && c.b[c.i] == ch {
+		c.i++
+		return true
+	}
+	return false
+}
+
+func (c *canon) lit(s string) bool {
+	if len(c.b)-c.i >= len(s) && string(c.b[c.i:c.i+len(s)]) == s {
+		c.i += len(s)
+		return true
+	}
+	return false
+}
+
+// str checks a JSON string escaped exactly as AppendString escapes and
+// returns its raw content (between the quotes); valid8 also requires it to
+// be valid UTF-8.
+func (c *canon) str(valid8 bool) ([]byte, bool) {
+	if !c.next('"') {
+		return nil, false
+	}
+	start := c.i
+	for c.i < len(c.b) {
+		ch := c.b[c.i]
+		if !needsEscape[ch] {
+			c.i++
+			continue
+		}
+		switch {
+		case ch == '"':
+			s := c.b[start:c.i]
+			c.i++
+			if valid8 && !utf8.Valid(s) {
+				return nil, false
+			}
+			return s, true
+		case ch < 0x20:
+			return nil, false
+		case ch == '\\':
+			if c.i+1 >= len(c.b) {
+				return nil, false
+			}
+			switch c.b[c.i+1] {
+			case '"', '\\', 'b', 'f', 'n', 'r', 't':
+				c.i += 2
+			case 'u':
+				if c.i+6 > len(c.b) || c.b[c.i+2] != '0' || c.b[c.i+3] != '0' {
+					return nil, false
+				}
+				h, l := c.b[c.i+4], c.b[c.i+5]
+				if h != '0' && h != '1' {
+					return nil, false
+				}
+				var lo byte
+				switch {
+				case l >= '0' && l <= '9':
+					lo = l - '0'
+				case l >= 'a' && l <= 'f':
+					lo = l - 'a' + 10
+				default:
+					return nil, false
+				}
+				switch (h-'0')<<4 | lo {
+				case '\b', '\f', '\n', '\r', '\t':
+					return nil, false
+				}
+				c.i += 6
+			default:
+				return nil, false
+			}
+		default:
+			c.i++
+		}
+	}
+	return nil, false
+}
+
+// plain reads a string without escapes (keys, tags, floats, times).
+func (c *canon) plain() ([]byte, bool) {
+	if !c.next('"') {
+		return nil, false
+	}
+	start := c.i
+	for c.i < len(c.b) {
+		ch := c.b[c.i]
+		if !needsEscape[ch] {
+			c.i++
+			continue
+		}
+		if ch == '"' {
+			c.i++
+			return c.b[start : c.i-1], true
+		}
+		if ch < 0x20 || ch == '\\' {
+			return nil, false
+		}
+		c.i++
+	}
+	return nil, false
+}
+
+// int checks a canonical int64 (as strconv.AppendInt writes it).
+func (c *canon) int() bool {
+	neg := c.next('-')
+	start := c.i
+	var n uint64
+	for c.i < len(c.b) && c.b[c.i] >= '0' && c.b[c.i] <= '9' {
+		d := uint64(c.b[c.i] - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return false
+		}
+		n = n*10 + d
+		c.i++
+	}
+	switch {
+	case c.i == start, c.b[start] == '0' && (c.i-start > 1 || neg):
+		return false
+	case neg:
+		return n <= 1<<63
+	}
+	return n <= math.MaxInt64
+}
+
+// uint checks digits that strconv.ParseUint accepts.
+func (c *canon) uint() bool {
+	start := c.i
+	var n uint64
+	for c.i < len(c.b) && c.b[c.i] >= '0' && c.b[c.i] <= '9' {
+		d := uint64(c.b[c.i] - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return false
+		}
+		n = n*10 + d
+		c.i++
+	}
+	if c.i == start || c.i < len(c.b) && numberByte(c.b[c.i]) {
+		return false
+	}
+	return true
+}
+
+func numberByte(ch byte) bool {
+	return ch >= '0' && ch <= '9' || ch == '-' || ch == '+' || ch == '.' || ch == 'e' || ch == 'E'
+}
+
+// float checks the body of {"$float":"..."} after the tag.
+func (c *canon) float() bool {
+	s, ok := c.plain()
+	if !ok {
+		return false
+	}
+	f, err := strconv.ParseFloat(string(s), 64)
+	if err != nil {
+		return false
+	}
+	var tmp [32]byte
+	var want []byte
+	switch {
+	case math.IsNaN(f):
+		want = append(tmp[:0], "NaN"...)
+	case math.IsInf(f, 1):
+		want = append(tmp[:0], "+Inf"...)
+	case math.IsInf(f, -1):
+		want = append(tmp[:0], "-Inf"...)
+	default:
+		want = strconv.AppendFloat(tmp[:0], f, 'g', -1, 64)
+	}
+	return bytes.Equal(s, want)
+}
+
+// simpleKey reports whether the canonical encoding k is of a scalar whose
+// values are equal exactly when their encodings are (so no two distinct
+// elements of a map or set can merge when decoded).
+func simpleKey(k []byte) bool {
+	switch k[0] {
+	case 'n', 't', 'f', '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return true
+	case '{':
+		for _, p := range [...]string{`{"$kw":`, `{"$sym":`, `{"$ts":`, `{"$uuid":`} {
+			if bytes.HasPrefix(k, []byte(p)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// value checks a canonical RTFS value (no whitespace) and returns whether
+// it is one.
+func (c *canon) value(depth int) bool {
+	if depth > maxCanonDepth || c.i >= len(c.b) {
+		return false
+	}
+	switch ch := c.b[c.i]; {
+	case ch == 'n':
+		return c.lit("null")
+	case ch == 't':
+		return c.lit("true")
+	case ch == 'f':
+		return c.lit("false")
+	case ch == '-' || ch >= '0' && ch <= '9':
+		return c.int() && !(c.i < len(c.b) && numberByte(c.b[c.i]))
+	case ch == '"':
+		_, ok := c.str(true)
+		return ok
+	case ch == '[':
+		return c.elems(depth, nil)
+	case ch != '{':
+		return false
+	}
+	c.i++
+	tag, ok := c.plain()
+	if !ok || !c.next(':') {
+		return false
+	}
+	switch string(tag) {
+	case "$kw", "$sym", "$ts", "$uuid", "$res":
+		_, ok = c.str(false)
+	case "$float":
+		ok = c.float()
+	case "$list":
+		ok = c.elems(depth, nil)
+	case "$set":
+		ok = c.sorted(depth, false)
+	case "$map":
+		ok = c.sorted(depth, true)
+	default:
+		return false
+	}
+	return ok && c.next('}')
+}
+
+// elems checks a JSON array of canonical values, calling each (if not
+// nil) with the span of every element.
+func (c *canon) elems(depth int, each func(start int) bool) bool {
+	if !c.next('[') {
+		return false
+	}
+	if c.next(']') {
+		return true
+	}
+	for {
+		start := c.i
+		if !c.value(depth + 1) {
+			return false
+		}
+		if each != nil && !each(start) {
+			return false
+		}
+		if c.next(']') {
+			return true
+		}
+		if !c.next(',') {
+			return false
+		}
+	}
+}
+
+// sorted checks the array of a $set (elements) or $map ([k,v] entries):
+// strictly increasing encodings, and with several elements only simple
+// keys, pairwise distinct.
+func (c *canon) sorted(depth int, pairs bool) bool {
+	if !c.next('[') {
+		return false
+	}
+	if c.next(']') {
+		return true
+	}
+	var prev, prevKey []byte
+	for n := 0; ; n++ {
+		start := c.i
+		var key []byte
+		if pairs {
+			if !c.next('[') {
+				return false
+			}
+			ks := c.i
+			if !c.value(depth+2) || !c.next(',') {
+				return false
+			}
+			key = c.b[ks : c.i-1]
+			if !c.value(depth+2) || !c.next(']') {
+				return false
+			}
+		} else {
+			if !c.value(depth + 1) {
+				return false
+			}
+			key = c.b[start:c.i]
+		}
+		elem := c.b[start:c.i]
+		if n > 0 {
+			if !simpleKey(key) || (n == 1 && !simpleKey(prevKey)) ||
+				bytes.Compare(prev, elem) >= 0 || bytes.Equal(prevKey, key) {
+				return false
+			}
+		}
+		prev, prevKey = elem, key
+		if c.next(']') {
+			return true
+		}
+		if !c.next(',') {
+			return false
+		}
+	}
 }

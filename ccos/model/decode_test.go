@@ -2,6 +2,7 @@ package model_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,7 +212,15 @@ func TestIntentEdgePlanRoundTrip(t *testing.T) {
 func FuzzDecodeAction(f *testing.F) {
 	f.Add([]byte(`{"action_id":"a","seq":1,"timestamp":"2026-01-02T03:04:05.000Z","type":"LogStep","v":1}`))
 	f.Add([]byte(`{"action_id":"a","args":[1,{"$kw":"k"}],"result":{"success":false,"error":{"type":"x","message":"m"}},"seq":2,"timestamp":"2026-01-02T03:04:05.000Z","type":"CapabilityResult","v":1}`))
+	for _, a := range []*model.Action{storetest.RichAction(f, 3, nil), storetest.NewAction(f, 4, nil, func(a *model.Action) {
+		a.Args = value.NewVector(value.NewSet(value.Int(1), value.Keyword("a")), value.NewMap(value.String("x"), value.Int(1), value.Int(2), nil))
+		a.Metadata = value.NewMap(value.Keyword("k"), value.Float(2.5))
+	})} {
+		b, _ := model.EncodeAction(a)
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkStoredHash(t, data)
 		a, err := model.DecodeAction(data)
 		if err != nil {
 			return
@@ -227,6 +236,128 @@ func FuzzDecodeAction(f *testing.F) {
 		b2, _ := model.EncodeAction(a2)
 		if string(b) != string(b2) {
 			t.Fatalf("not stable: %s vs %s", b, b2)
+		}
+	})
+}
+
+// overlay lays the indexed columns of cols over a, as store.RawAction.Decode
+// does.
+func overlay(a, cols *model.Action) {
+	a.Seq, a.ActionID, a.ParentActionID, a.RunID = cols.Seq, cols.ActionID, cols.ParentActionID, cols.RunID
+	a.PlanID, a.IntentID, a.Name, a.Type = cols.PlanID, cols.IntentID, cols.Name, cols.Type
+	a.Hash, a.PrevHash = cols.Hash, cols.PrevHash
+	if a.Timestamp.UnixMilli() != cols.Timestamp.UnixMilli() {
+		a.Timestamp = cols.Timestamp
+	}
+}
+
+// checkStoredHash checks that HashStoredAction agrees with decoding,
+// overlaying and HashAction whenever it answers, for columns equal to the
+// body's and for other columns.
+func checkStoredHash(t *testing.T, data []byte) {
+	t.Helper()
+	colsets := []*model.Action{
+		{Seq: 9, ActionID: "x\"y", RunID: "r", Type: "Other\x01", Name: "n", PrevHash: "p", Timestamp: time.UnixMilli(1234567).UTC()},
+		{Timestamp: time.UnixMilli(-5).UTC()},
+	}
+	if a, err := model.DecodeAction(data); err == nil {
+		c := *a
+		colsets = append(colsets, &c)
+	}
+	for _, cols := range colsets {
+		h, ok, _ := model.HashStoredAction(data, cols, nil)
+		a, err := model.DecodeAction(data)
+		if err != nil {
+			if ok {
+				t.Fatalf("fast path hashed %q, which does not decode: %v", data, err)
+			}
+			continue
+		}
+		overlay(a, cols)
+		want, err := model.HashAction(a)
+		if ok && (err != nil || h != want) {
+			t.Fatalf("fast path hash of %q = %s, want %s (%v)", data, h, want, err)
+		}
+	}
+}
+
+func TestHashStoredAction(t *testing.T) {
+	a1 := storetest.RichAction(t, 1, nil)
+	a2 := storetest.NewAction(t, 2, a1, func(a *model.Action) {
+		a.Args = value.NewVector(value.NewSet(value.Int(1), value.Keyword("a"), value.String("s")),
+			value.NewMap(value.String("x"), value.Int(1), value.Int(2), nil, value.Keyword("z"), value.NewVector()),
+			value.ListFromSlice(nil), value.NewMap(value.NewVector(value.Int(1)), value.Int(2)), value.Float(math.Inf(-1)))
+		a.Result = &model.Result{Success: true, Value: value.String("\x7f\u2028")}
+		a.Metadata = value.NewMap(value.Keyword("path"), value.String("main/1:call"))
+	})
+	a3 := storetest.NewAction(t, 3, a2, func(a *model.Action) {
+		a.Args, a.RunID, a.PlanID, a.IntentID, a.Name = nil, "", "", "", ""
+		a.Result = &model.Result{Error: &model.ErrorInfo{Type: "t", Message: "q\"\n"}}
+	})
+	for i, a := range []*model.Action{a1, a2, a3} {
+		body, err := model.EncodeAction(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := model.HashAction(a)
+		h, ok, _ := model.HashStoredAction(body, a, nil)
+		// a1 has a $bytes string: left to the exact path.
+		if ok != (i != 0) || ok && h != want {
+			t.Errorf("action %d: ok %v, hash %s want %s", i+1, ok, h, want)
+		}
+		checkStoredHash(t, body)
+	}
+	// Equivalent but not canonical bodies, and bodies that do not decode,
+	// are left to the exact path.
+	body, _ := model.EncodeAction(a2)
+	for _, edit := range [][2]string{
+		{`"v":1}`, `"v":1 }`},
+		{`{"$kw":"a"}`, `{"$kw":"\u0061"}`},
+		{`["s",1,`, `[1,"s",`},
+		{`[2,null]`, `[{"$float":"2"},null]`},
+		{`[[[1],2]]`, `[[[1],2],[[2],2]]`},
+		{`"success":true`, `"success":1`},
+		{`"main/1:call"`, `"main\/1:call"`},
+		{`,[2,null],`, `,[2,0],[2,null],`},
+		{`"v":1}`, `"v":1,"v":1}`},
+		{`"v":1}`, `"v":1,"x":1}`},
+		{`"seq":2`, `"seq":-2`},
+		{`"$float":"-Inf"`, `"$float":"-inf"`},
+	} {
+		b := []byte(strings.Replace(string(body), edit[0], edit[1], 1))
+		if string(b) == string(body) {
+			t.Fatalf("edit %q does not apply to %s", edit, body)
+		}
+		if _, ok, _ := model.HashStoredAction(b, a2, nil); ok {
+			t.Errorf("edit %q: fast path taken", edit)
+		}
+		checkStoredHash(t, b)
+	}
+}
+
+func BenchmarkHashStoredAction(b *testing.B) {
+	a := storetest.NewAction(b, 7, nil, func(a *model.Action) {
+		a.Args = value.NewVector(value.Int(7), value.String("hello"))
+		a.Metadata = value.NewMap(value.Keyword("path"), value.String("main/7:call"))
+	})
+	body, _ := model.EncodeAction(a)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			var ok bool
+			if _, ok, buf = model.HashStoredAction(body, a, buf); !ok {
+				b.Fatal("not canonical")
+			}
+		}
+	})
+	b.Run("decode+hash", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			d, _ := model.DecodeAction(body)
+			if _, err := model.HashAction(d); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }

@@ -37,6 +37,29 @@ func (r *RawAction) Decode() (*model.Action, error) {
 	return a, nil
 }
 
+// ContentHash returns HashAction of what Decode returns (an error if
+// Decode or HashAction fails). Canonical bodies, which is every body the
+// store wrote, are hashed as stored without decoding their RTFS values;
+// anything else takes the exact path. buf is scratch space (may be nil)
+// and is returned, possibly grown, for reuse.
+func (r *RawAction) ContentHash(buf []byte) (string, []byte, error) {
+	cols := model.Action{
+		Seq: uint64(r.Seq), ActionID: r.ActionID, ParentActionID: r.ParentActionID, RunID: r.RunID,
+		PlanID: r.PlanID, IntentID: r.IntentID, Type: model.ActionType(r.Type), Name: r.Name,
+		PrevHash: r.PrevHash, Timestamp: time.UnixMilli(r.TimestampMs).UTC(),
+	}
+	h, ok, buf := model.HashStoredAction(r.Body, &cols, buf)
+	if ok {
+		return h, buf, nil
+	}
+	a, err := r.Decode()
+	if err != nil {
+		return "", buf, err
+	}
+	h, err = model.HashAction(a)
+	return h, buf, err
+}
+
 // RawScanner is implemented by stores that can hand out actions
 // undecoded, in storage order like ScanActions, so that verification can
 // decode them on every CPU instead of on the reading goroutine.

@@ -80,4 +80,11 @@ CREATE TABLE plan_intents (
 );
 CREATE INDEX plan_intents_intent ON plan_intents(intent_id);
 `,
+	// 2: most actions have no parent: index only those that have one
+	// (queries by parent add "parent_action_id <> ''" so that the partial
+	// index applies).
+	`
+DROP INDEX actions_parent;
+CREATE INDEX actions_parent ON actions(parent_action_id, seq) WHERE parent_action_id <> '';
+`,
 }

@@ -3,7 +3,7 @@
 // with synchronous=FULL, so that Commit returns only once its batch is on
 // disk.
 //
-// # Schema (version 1)
+// # Schema (version 2)
 //
 // Every object is stored as its canonical encoding (model.EncodeAction,
 // EncodeIntent, EncodeEdge, EncodePlan) in a body column, next to indexed
@@ -20,7 +20,18 @@
 //	plan_intents(hash, position, intent_id, PRIMARY KEY(hash, position))
 //
 // Text columns hold "" (never NULL) for absent values; times are Unix
-// milliseconds (UTC).
+// milliseconds (UTC). actions is indexed on action_id (unique), seq,
+// (run_id, seq), (plan_id, seq), (intent_id, seq), (type, seq),
+// (name, seq), timestamp_ms and, for the actions that have a parent only,
+// (parent_action_id, seq) (version 2).
+//
+// # Writing
+//
+// A batch is one IMMEDIATE transaction on the single writer connection:
+// the actions go in with prepared multi-row INSERT OR ROLLBACK statements
+// (a failing row rolls back the whole transaction, so SQLite needs no
+// statement journal for them), the mutations and the checkpoint follow,
+// and COMMIT returns once the WAL is fsynced.
 //
 // actions is an ordinary rowid table and seq is not unique: the store
 // holds actions in rowid (insertion) order, ScanActions returns them in
@@ -51,8 +62,27 @@ import (
 	"github.com/ccos-go/ccos/ccos/store"
 )
 
-// DriverName is the database/sql driver this package registers and uses.
+// DriverName is the database/sql driver this package registers (through
+// github.com/mattn/go-sqlite3): what tools and tests that open the file
+// directly use.
 const DriverName = "sqlite3"
+
+// driverName is the driver the store's own handles use: DriverName's
+// driver with per-connection settings that the DSN cannot express.
+const driverName = "sqlite3-ccos"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Keep temporary data (statement journals, sorts) in memory.
+		// With temp_store=FILE, a statement journal that outgrows
+		// 64 KiB spills to a new temporary file: before the action
+		// inserts became INSERT OR ROLLBACK, every commit of a batch
+		// opened, wrote (~100 KB) and closed one. It is scratch data:
+		// a crash loses nothing that was committed.
+		_, err := c.Exec(`PRAGMA temp_store=MEMORY`, nil)
+		return err
+	}})
+}
 
 // SchemaVersion is the schema version this code creates and understands.
 var SchemaVersion = len(migrations)
@@ -63,6 +93,8 @@ type Store struct {
 	w      *sql.DB      // the writer: one connection
 	r      *sql.DB      // readers
 	insAct [2]*sql.Stmt // insert 1 row, insert multiRows rows
+	maxSeq *sql.Stmt    // the stored chain's last seq
+	insCp  *sql.Stmt    // insert a checkpoint
 	closed atomic.Bool
 }
 
@@ -87,7 +119,7 @@ func dsn(path string, write bool) string {
 // must exist, and brings its schema up to date. It refuses a database
 // whose schema is newer than this code.
 func Open(path string) (*Store, error) {
-	w, err := sql.Open(DriverName, dsn(path, true))
+	w, err := sql.Open(driverName, dsn(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -100,7 +132,7 @@ func Open(path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
-	r, err := sql.Open(DriverName, dsn(path, false))
+	r, err := sql.Open(driverName, dsn(path, false))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -113,12 +145,21 @@ func Open(path string) (*Store, error) {
 		s.closeHandles()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// The writer's statements are prepared once: preparing is a good part
+	// of the cost of a small statement.
 	for i, n := range []int{1, multiRows} {
 		q := insertActionSQL + strings.Repeat(", "+insertActionRow, n)[2:]
 		if s.insAct[i], err = w.Prepare(q); err != nil {
 			s.closeHandles()
 			return nil, fmt.Errorf("sqlite: prepare: %w", err)
 		}
+	}
+	if s.maxSeq, err = w.Prepare(`SELECT COALESCE(MAX(seq), 0) FROM actions`); err == nil {
+		s.insCp, err = w.Prepare(`INSERT INTO checkpoints (seq, head_hash, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)`)
+	}
+	if err != nil {
+		s.closeHandles()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
 	return s, nil
 }
@@ -161,7 +202,7 @@ func (s *Store) DB() *sql.DB { return s.r }
 
 func (s *Store) closeHandles() error {
 	var errs []error
-	for _, st := range s.insAct {
+	for _, st := range []*sql.Stmt{s.insAct[0], s.insAct[1], s.maxSeq, s.insCp} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -200,7 +241,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	}
 	defer tx.Rollback()
 	var head uint64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM actions`).Scan(&head); err != nil {
+	if err := tx.StmtContext(ctx, s.maxSeq).QueryRowContext(ctx).Scan(&head); err != nil {
 		return s.wrap("commit", err)
 	}
 	if err := store.CheckBatch(head, b); err != nil {
@@ -215,7 +256,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 		}
 	}
 	if c := b.Checkpoint; c != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints (seq, head_hash, time_ms, key_id, signature) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.StmtContext(ctx, s.insCp).ExecContext(ctx,
 			int64(c.Seq), c.HeadHash, c.Time.UnixMilli(), c.KeyID, c.Signature); err != nil {
 			return s.wrap("commit checkpoint", err)
 		}
@@ -227,7 +268,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 }
 
 const (
-	insertActionSQL = `INSERT INTO actions (seq, action_id, parent_action_id, run_id, plan_id, intent_id, type, name, timestamp_ms, hash, prev_hash, body) VALUES `
+	insertActionSQL = `INSERT OR ROLLBACK INTO actions (seq, action_id, parent_action_id, run_id, plan_id, intent_id, type, name, timestamp_ms, hash, prev_hash, body) VALUES `
 	insertActionRow = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	actionParams    = 12
 	// multiRows actions are inserted per statement when the batch has as
@@ -563,7 +604,11 @@ func (s *Store) Actions(ctx context.Context, q store.ActionQuery) ([]*model.Acti
 	eq("intent_id", q.IntentID)
 	eq("type", string(q.Type))
 	eq("name", q.Name)
-	eq("parent_action_id", q.ParentID)
+	if q.ParentID != "" {
+		// The index on parent_action_id is partial (WHERE parent_action_id <> '').
+		where = append(where, "parent_action_id = ? AND parent_action_id <> ''")
+		args = append(args, q.ParentID)
+	}
 	if !q.Since.IsZero() {
 		where = append(where, "timestamp_ms >= ?")
 		args = append(args, store.CeilMillis(q.Since))

@@ -290,3 +290,96 @@ func BenchmarkScan(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "actions/s")
 }
+
+// TestDuplicateInMultiRowInsert: a duplicate action id inside a
+// multi-row INSERT (INSERT OR ROLLBACK) fails the whole batch, leaves
+// nothing behind and the store usable.
+func TestDuplicateInMultiRowInsert(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	first := storetest.Chain(t, 1, 3, nil, nil)
+	if err := s.Commit(ctx, &store.Batch{Actions: first}); err != nil {
+		t.Fatal(err)
+	}
+	n := multiRows + 8
+	bad := storetest.Chain(t, 4, n, first[2], func(a *model.Action) {
+		if a.Seq == 10 {
+			a.ActionID = first[1].ActionID
+		}
+	})
+	if err := s.Commit(ctx, &store.Batch{Actions: bad, Mutations: []store.Mutation{
+		store.PutIntent{Intent: storetest.Intent("i1", "goal", 1, storetest.T0, nil)}}}); err == nil || !isUnique(err) {
+		t.Fatalf("duplicate action id in a multi-row insert: %v", err)
+	}
+	var rows, intents int
+	if err := s.r.QueryRow(`SELECT (SELECT COUNT(*) FROM actions), (SELECT COUNT(*) FROM intents)`).Scan(&rows, &intents); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 3 || intents != 0 {
+		t.Fatalf("after a failed batch: %d actions, %d intents stored", rows, intents)
+	}
+	good := storetest.Chain(t, 4, n, first[2], nil)
+	if err := s.Commit(ctx, &store.Batch{Actions: good}); err != nil {
+		t.Fatalf("commit after a failed batch: %v", err)
+	}
+	if a, _, err := s.Head(ctx); err != nil || a.Seq != uint64(3+n) {
+		t.Fatalf("head after recovery: %v %v", a, err)
+	}
+}
+
+// TestMigrateV1: a version 1 database is upgraded in place and its
+// actions stay queryable, by parent through the partial index.
+func TestMigrateV1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "ccos.db")
+	db, err := sql.Open(DriverName, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`,
+		migrations[0], `INSERT INTO schema_migrations VALUES (1, 'then')`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	as := storetest.Chain(t, 1, 4, nil, func(a *model.Action) {
+		if a.Seq > 1 {
+			a.ParentActionID = "act-1"
+		}
+	})
+	for _, a := range as {
+		body, err := model.EncodeAction(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO actions (`+actionCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			int64(a.Seq), a.ActionID, a.ParentActionID, a.RunID, a.PlanID, a.IntentID, string(a.Type), a.Name,
+			a.Timestamp.UnixMilli(), a.Hash, a.PrevHash, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var v int
+	if err := s.r.QueryRow(`SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil || v != SchemaVersion {
+		t.Fatalf("version after upgrade %d, %v", v, err)
+	}
+	got, err := s.Actions(ctx, store.ActionQuery{ParentID: "act-1"})
+	if err != nil || fmt.Sprint(seqsOf(got)) != "[2 3 4]" {
+		t.Fatalf("children after upgrade: %v %v", seqsOf(got), err)
+	}
+	var plan string
+	if err := s.r.QueryRow(`EXPLAIN QUERY PLAN SELECT seq FROM actions WHERE parent_action_id = ? AND parent_action_id <> ''`, "act-1").Scan(new(int), new(int), new(int), &plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "actions_parent") {
+		t.Errorf("query by parent does not use the index: %s", plan)
+	}
+	if err := s.Commit(ctx, &store.Batch{Actions: storetest.Chain(t, 5, 1, as[3], nil)}); err != nil {
+		t.Fatal(err)
+	}
+}
