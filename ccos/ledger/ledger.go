@@ -122,8 +122,14 @@ type Ledger struct {
 	signedSeq  uint64 // seq of the last checkpoint written
 	lastSigned time.Time
 	batch      []*request
-	actions    []*model.Action
-	muts       []store.Mutation
+	// recent holds, for the last few commits, how many appends were in
+	// flight when the commit started (its batch plus those still
+	// pending): an estimate of how many appenders are active, which
+	// gather waits for.
+	recent  [8]int64
+	recentI int
+	actions []*model.Action
+	muts    []store.Mutation
 }
 
 // Open returns a ledger over o.Store, continuing its chain. It checks the
@@ -361,7 +367,7 @@ func (l *Ledger) gather() bool {
 			continue
 		default:
 		}
-		if int64(len(l.batch)) >= l.pending.Load() {
+		if int64(len(l.batch)) >= max(l.pending.Load(), l.concurrency()) {
 			return true
 		}
 		if deadline.IsZero() {
@@ -372,6 +378,19 @@ func (l *Ledger) gather() bool {
 		runtime.Gosched()
 	}
 	return true
+}
+
+// concurrency estimates how many appenders are active: the most appends
+// in flight at the start of any of the last few commits. Without it,
+// concurrent appenders settle into two cohorts that take turns, each
+// committing half of them per fsync; waiting for the estimate (at most
+// gatherWait) lets acknowledged appenders come back and join the batch.
+func (l *Ledger) concurrency() int64 {
+	var c int64
+	for _, n := range l.recent {
+		c = max(c, n)
+	}
+	return c
 }
 
 // sign returns a signed checkpoint of the current head.
@@ -395,6 +414,10 @@ func (l *Ledger) writeCheckpoint() {
 // a rejected mutation) fails alone.
 func (l *Ledger) commitBatch(batch []*request) {
 	live := batch[:0:0]
+	// Appends still pending now belong to appenders that will be ready
+	// for the next batch; so will the ones in this batch once acked.
+	l.recent[l.recentI%len(l.recent)] = min(l.pending.Load(), int64(l.maxBatch))
+	l.recentI++
 	l.pending.Add(-int64(len(batch)))
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
