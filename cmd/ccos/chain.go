@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -212,6 +214,11 @@ func runChainVerify(c *cli, args []string) int {
 	path, err := home.Resolve(d.dir)
 	if err != nil {
 		return fail(err)
+	}
+	// Verifying must not create anything: a missing database is a
+	// failure, not an empty (and trivially intact) chain.
+	if _, err := os.Stat(filepath.Join(path, home.DBFile)); err != nil {
+		return fail(fmt.Errorf("no causal chain in %s: %w", path, err))
 	}
 	h, err := home.Open(path)
 	if err != nil {

@@ -498,3 +498,16 @@ func TestStoreCommandHelpE2E(t *testing.T) {
 		}
 	}
 }
+
+// TestChainVerifyNeedsAChain: verifying a directory that holds no chain
+// fails and creates nothing, rather than reporting an empty chain intact.
+func TestChainVerifyNeedsAChain(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nothing-here")
+	r := inDir(t, dir, "chain", "verify")
+	if r.code != 1 || !strings.Contains(r.stderr, "no causal chain") {
+		t.Fatalf("want exit 1 and 'no causal chain'; got\n%v", r)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("chain verify created %s (%v)", dir, err)
+	}
+}
