@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"errors"
+
 	"github.com/ccos-go/ccos/rtfs/resolve"
 	"github.com/ccos-go/ccos/rtfs/syntax"
 )
@@ -19,6 +21,26 @@ type StepSpec struct {
 	// Form is the step's source, for hosts that analyse what it may do.
 	Form syntax.Node
 }
+
+// Aborter is implemented by host errors that must stop the evaluation
+// rather than be handled by the plan: a run that pauses for a human
+// answer, or a run whose orchestrator gave up. try/catch lets them
+// through (finally clauses still run).
+type Aborter interface {
+	error
+	AbortsEvaluation()
+}
+
+func aborts(err error) bool {
+	var a Aborter
+	return errors.As(err, &a)
+}
+
+// ErrRetryStep, returned by Host.EndStep for a failed step, makes the
+// evaluator run the step's body again inside the same open step (the host
+// has decided and recorded a retry). The host sees EndStep again when the
+// new attempt ends.
+var ErrRetryStep = errors.New("retry step")
 
 // Host is what the evaluator needs from the outside world: the
 // orchestration forms of RTFS.md §6 all go through it. The evaluator keeps

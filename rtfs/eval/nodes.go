@@ -514,7 +514,7 @@ func uncatchable(e *value.Error) bool {
 
 func (n *tryNode) eval(th *Thread, env []Value) (Value, error) {
 	v, err := n.body.eval(th, env)
-	if err != nil {
+	if err != nil && !aborts(err) {
 		e := value.AsError(err)
 		for _, c := range n.catches {
 			if c.typ == e.Type || (c.typ == "" && !uncatchable(e)) {

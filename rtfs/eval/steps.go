@@ -42,15 +42,24 @@ func (n *stepNode) eval(th *Thread, env []Value) (Value, error) {
 	if err != nil {
 		return nil, atPos(err, n.pos)
 	}
-	prev := th.SetStep(h)
-	v, err := n.run(th, env, opts)
-	th.SetStep(prev)
+	var v Value
 	var par *parallelResult
-	if p, ok := v.(*parallelResult); ok {
-		par, v = p, p.values
-	}
-	if endErr := th.host.EndStep(th, h, v, err); endErr != nil && err == nil {
-		err = atPos(endErr, n.pos)
+	for {
+		prev := th.SetStep(h)
+		v, err = n.run(th, env, opts)
+		th.SetStep(prev)
+		par = nil
+		if p, ok := v.(*parallelResult); ok {
+			par, v = p, p.values
+		}
+		endErr := th.host.EndStep(th, h, v, err)
+		if endErr == ErrRetryStep && err != nil {
+			continue
+		}
+		if endErr != nil && err == nil {
+			err = atPos(endErr, n.pos)
+		}
+		break
 	}
 	if err != nil {
 		return nil, err
