@@ -255,6 +255,44 @@ func NewActionID() string {
 // if it is done later, Append returns ctx.Err() and the action may or may
 // not have been recorded.
 func (l *Ledger) Append(ctx context.Context, a *model.Action, muts ...store.Mutation) (*model.Action, error) {
+	p, err := l.Submit(ctx, a, muts...)
+	if err != nil {
+		return nil, err
+	}
+	return p.Wait(ctx)
+}
+
+// Pending is an action submitted to the writer and not yet known to be
+// durable.
+type Pending struct {
+	r *request
+}
+
+// Done is closed once the action is durable or has failed.
+func (p *Pending) Done() <-chan struct{} { return p.r.done }
+
+// Wait returns the committed action (as Append does) once it is durable.
+// If ctx is done first, it returns ctx.Err() and the action may or may not
+// be recorded.
+func (p *Pending) Wait(ctx context.Context) (*model.Action, error) {
+	select {
+	case <-p.r.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if p.r.err != nil {
+		return nil, p.r.err
+	}
+	return store.CloneAction(p.r.a), nil
+}
+
+// Submit queues a for appending and returns without waiting for
+// durability: a caller that records many events pipelines them into the
+// writer's group commits and waits only where it must (before a side
+// effect, at the end of a run). Actions submitted by one goroutine are
+// committed in submission order. Validation errors and a closed or failed
+// ledger are reported at once.
+func (l *Ledger) Submit(ctx context.Context, a *model.Action, muts ...store.Mutation) (*Pending, error) {
 	if a == nil {
 		return nil, errors.New("ledger: nil action")
 	}
@@ -284,32 +322,20 @@ func (l *Ledger) Append(ctx context.Context, a *model.Action, muts ...store.Muta
 	r := &request{ctx: ctx, a: c, pe: pe, muts: muts, done: make(chan struct{})}
 
 	l.closeMu.RLock()
+	defer l.closeMu.RUnlock()
 	if l.closed {
-		l.closeMu.RUnlock()
 		return nil, ErrClosed
 	}
 	if perr := l.failed.Load(); perr != nil {
-		l.closeMu.RUnlock()
 		return nil, *perr
 	}
 	select {
 	case l.reqs <- r:
 		submitted = true
 	case <-ctx.Done():
-		l.closeMu.RUnlock()
 		return nil, ctx.Err()
 	}
-	l.closeMu.RUnlock()
-
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if r.err != nil {
-		return nil, r.err
-	}
-	return store.CloneAction(r.a), nil
+	return &Pending{r: r}, nil
 }
 
 // run is the writer goroutine.

@@ -551,3 +551,33 @@ func TestOpenRefusesBadHead(t *testing.T) {
 		t.Fatalf("Open: %v", err)
 	}
 }
+
+func TestSubmitKeepsOrderAndIsDurableOnWait(t *testing.T) {
+	st := memory.New()
+	l := openLedger(t, st, nil)
+	ctx := context.Background()
+	var ps []*Pending
+	for i := range 200 {
+		p, err := l.Submit(ctx, sample(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for i, p := range ps {
+		a, err := p.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Seq != uint64(i+1) {
+			t.Fatalf("submission %d got seq %d", i, a.Seq)
+		}
+		if got, err := st.Action(ctx, a.ActionID); err != nil || got.Hash != a.Hash {
+			t.Fatalf("action %d not stored after Wait: %v", i, err)
+		}
+	}
+	if _, err := l.Submit(ctx, &model.Action{Type: "NoSuchType"}); err == nil {
+		t.Fatal("Submit accepted an unknown action type")
+	}
+	mustVerify(t, st)
+}
