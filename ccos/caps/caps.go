@@ -45,6 +45,8 @@ func (e *Effects) Pure() bool {
 type Hints struct {
 	ComputeHeavy bool
 	Download     bool // moves large payloads over the network
+	// Cost is charged against a plan's :max-cost policy per call.
+	Cost float64
 }
 
 // Provenance says where a capability came from.
@@ -73,20 +75,25 @@ type Manifest struct {
 }
 
 // HTTPConfig configures an http capability: the call's first argument, a
-// map, becomes the JSON body (or query for GET).
+// map, becomes the JSON body (or query for GET, HEAD, DELETE and
+// OPTIONS). See NewFromManifest for the full calling convention.
 type HTTPConfig struct {
-	URL     string
-	Method  string
-	Headers map[string]string
-	Timeout time.Duration
+	URL     string            // absolute http or https URL
+	Method  string            // "" means GET
+	Headers map[string]string // sent with every request
+	Timeout time.Duration     // 0 means DefaultHTTPTimeout
+	// Output selects how the response body is decoded: HTTPOutputAuto
+	// (""), HTTPOutputJSON ("json") or HTTPOutputText ("text").
+	Output string
 }
 
 // ProgramConfig configures a program capability: Path run with Args
-// followed by the call's string arguments.
+// followed by the call's string arguments. See NewFromManifest for the
+// full calling convention.
 type ProgramConfig struct {
-	Path    string
-	Args    []string
-	Timeout time.Duration
+	Path    string        // clean absolute path of the executable
+	Args    []string      // fixed leading arguments
+	Timeout time.Duration // 0 means DefaultProgramTimeout
 }
 
 // Targets are the concrete things one call touches, computed from its

@@ -217,45 +217,13 @@ func (h *Host) MergeBranches(th *eval.Thread, branches []any, policy string) err
 		for _, k := range bs.order {
 			v := bs.data[k]
 			old, exists := target.data[k]
-			switch {
-			case !exists:
+			if !exists {
 				target.order = append(target.order, k)
-				target.data[k] = v
-			case policy == "overwrite":
-				target.data[k] = v
-			case policy == "merge":
-				target.data[k] = deepMerge(old, v)
 			}
+			target.data[k] = eval.MergeBranchValue(policy, old, exists, v)
 		}
 	}
 	return nil
-}
-
-// deepMerge merges maps recursively and concatenates vectors; otherwise
-// the new value wins.
-func deepMerge(old, v value.Value) value.Value {
-	switch o := old.(type) {
-	case *value.Map:
-		if n, ok := v.(*value.Map); ok {
-			out := o
-			n.Range(func(k, nv value.Value) bool {
-				if ov, ok := out.Get(k); ok {
-					out = out.Assoc(k, deepMerge(ov, nv))
-				} else {
-					out = out.Assoc(k, nv)
-				}
-				return true
-			})
-			return out
-		}
-	case *value.Vector:
-		if n, ok := v.(*value.Vector); ok {
-			b := o.Builder()
-			n.Range(func(_ int, x value.Value) bool { b.Append(x); return true })
-			return b.Vector()
-		}
-	}
-	return v
 }
 
 // Log implements eval.Host.

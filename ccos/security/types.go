@@ -80,6 +80,7 @@ type Violation struct {
 	Reason  string
 }
 
+// Error returns "<kind> <subject> denied: <reason>".
 func (v *Violation) Error() string {
 	return fmt.Sprintf("%s %s denied: %s", v.Kind, v.Subject, v.Reason)
 }

@@ -31,6 +31,10 @@ func commands() []command {
 		{"intent", "create, list, show and change intents", runIntent},
 		{"chain", "list, show and verify the causal chain", runChain},
 		{"plan", "list and show archived plans", runPlan},
+		{"run", "run a plan step by step, recorded in the causal chain", runRun},
+		{"resume", "continue a paused or interrupted run", runResume},
+		{"runs", "list runs and show their step trees", runRuns},
+		{"caps", "list and show capabilities", runCaps},
 		{"version", "print the version", runVersion},
 		{"help", "show help for a command", runHelp},
 	}

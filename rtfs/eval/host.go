@@ -3,6 +3,8 @@ package eval
 import (
 	"errors"
 
+	"github.com/ccos-go/ccos/rtfs/value"
+
 	"github.com/ccos-go/ccos/rtfs/resolve"
 	"github.com/ccos-go/ccos/rtfs/syntax"
 )
@@ -67,4 +69,46 @@ type Host interface {
 	// NarrowProfile applies with-security-profile options for the
 	// duration of a body; the returned function restores the profile.
 	NarrowProfile(th *Thread, opts Value) (restore func(), err error)
+}
+
+// MergeBranchValue is the :merge-policy of step-parallel (RTFS.md §6) for
+// one context key that a branch set to v: the value the enclosing step
+// keeps, given its own value old (exists says whether it had one).
+// :keep-existing keeps old, :overwrite takes v, :merge deep-merges maps
+// and concatenates vectors.
+func MergeBranchValue(policy string, old Value, exists bool, v Value) Value {
+	switch {
+	case !exists, policy == "overwrite":
+		return v
+	case policy == "merge":
+		return deepMerge(old, v)
+	}
+	return old
+}
+
+// deepMerge merges maps recursively and concatenates vectors; otherwise
+// the new value wins.
+func deepMerge(old, v Value) Value {
+	switch o := old.(type) {
+	case *value.Map:
+		if n, ok := v.(*value.Map); ok {
+			out := o
+			n.Range(func(k, nv value.Value) bool {
+				if ov, ok := out.Get(k); ok {
+					out = out.Assoc(k, deepMerge(ov, nv))
+				} else {
+					out = out.Assoc(k, nv)
+				}
+				return true
+			})
+			return out
+		}
+	case *value.Vector:
+		if n, ok := v.(*value.Vector); ok {
+			b := o.Builder()
+			n.Range(func(_ int, x value.Value) bool { b.Append(x); return true })
+			return b.Vector()
+		}
+	}
+	return v
 }
