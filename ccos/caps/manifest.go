@@ -16,38 +16,6 @@ import (
 	"github.com/ccos-go/ccos/rtfs/value"
 )
 
-// Manifest files are RTFS data. A file holds one or more map forms, each
-// describing one capability:
-//
-//	{:id "weather.current" :version "1.0.0" :description "..." :provider :http
-//	 :http {:url "https://api.weather.example/v1/current" :method "GET"
-//	        :headers {"Accept" "application/json"} :timeout-ms 5000 :output :json}
-//	 :input-schema [:tuple [:map [:city :string]]] :output-schema :any
-//	 :effects {:network ["api.weather.example:443"] :fs {:read ["/data"] :write []}
-//	           :exec false :env ["HOME"] :clock false :human false
-//	           :deterministic false :idempotent true}
-//	 :hints {:compute-heavy false :download false} :tags ["weather"]}
-//
-//	{:id "text.count-lines" :provider :program
-//	 :program {:path "/usr/bin/wc" :args ["-l"] :timeout-ms 10000}
-//	 :effects {:exec true}}
-//
-// Parsing is strict: unknown keys, values of the wrong type, a missing :id
-// or :provider, an invalid id and inconsistent provider configuration are
-// errors carrying the file:line:col of the offending form or key.
-//
-// Omitted keys take defaults: :version "", no schemas (unchecked), no
-// effects, :method "GET", no timeout (the provider default). Two effects
-// are implied by the provider and must not be contradicted: a :program
-// capability runs a program, so its :exec is true (an explicit :exec false
-// is an error); an :http capability talks to its URL's host, so an omitted
-// :network becomes ["host:port"] of the URL and a declared one must cover
-// that host.
-//
-// A :provenance map {:source "..." :content-hash "..." :registered-at
-// 2024-01-01T00:00:00.000Z} is accepted so that Manifest.ToValue round-trips;
-// Marketplace.LoadDir replaces it with the file's own provenance.
-
 // Manifest providers.
 const (
 	ProviderLocal   = "local"   // Go code registered by the process
@@ -128,6 +96,38 @@ type parsedManifest struct {
 // ParseManifests parses the manifests of one file. filename is used in
 // positions. Syntax errors are *syntax.Error values, manifest errors
 // *ManifestError values; both print as "file:line:col: message".
+//
+// Manifest files are RTFS data. A file holds one or more map forms, each
+// describing one capability:
+//
+//	{:id "weather.current" :version "1.0.0" :description "..." :provider :http
+//	 :http {:url "https://api.weather.example/v1/current" :method "GET"
+//	        :headers {"Accept" "application/json"} :timeout-ms 5000 :output :json}
+//	 :input-schema [:tuple [:map [:city :string]]] :output-schema :any
+//	 :effects {:network ["api.weather.example:443"] :fs {:read ["/data"] :write []}
+//	           :exec false :env ["HOME"] :clock false :human false
+//	           :deterministic false :idempotent true}
+//	 :hints {:compute-heavy false :download false} :tags ["weather"]}
+//
+//	{:id "text.count-lines" :provider :program
+//	 :program {:path "/usr/bin/wc" :args ["-l"] :timeout-ms 10000}
+//	 :effects {:exec true}}
+//
+// Parsing is strict: unknown keys, values of the wrong type, a missing :id
+// or :provider, an invalid id and inconsistent provider configuration are
+// errors carrying the file:line:col of the offending form or key.
+//
+// Omitted keys take defaults: :version "", no schemas (unchecked), no
+// effects, :method "GET", no timeout (the provider default). Two effects
+// are implied by the provider and must not be contradicted: a :program
+// capability runs a program, so its :exec is true (an explicit :exec false
+// is an error); an :http capability talks to its URL's host, so an omitted
+// :network becomes ["host:port"] of the URL and a declared one must cover
+// that host.
+//
+// A :provenance map {:source "..." :content-hash "..." :registered-at
+// 2024-01-01T00:00:00.000Z} is accepted so that Manifest.ToValue round-trips;
+// Marketplace.LoadDir replaces it with the file's own provenance.
 func ParseManifests(filename string, src []byte) ([]*Manifest, error) {
 	ps, err := parseManifests(filename, src)
 	if err != nil {

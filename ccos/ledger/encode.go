@@ -16,20 +16,13 @@ import (
 // else is known when Append is called, so the appender's goroutine encodes
 // the action once with placeholders and remembers where seq and prev_hash
 // go; the writer then only feeds the pieces and the two values to SHA-256.
-//
-// The canonical encoding is a JSON object with sorted keys; string
-// contents are escaped, so an unescaped `"prev_hash":"` or `"seq":` can
-// only be a key of the top-level object (nested objects have fixed keys
-// of their own): the placeholders are found unambiguously.
+// The encoder reports the offsets of both (model.ActionContentOffsets).
 
 // placeholderHash stands in for prev_hash while pre-encoding: 64 lowercase
 // hex digits, the length of a real hash.
 const placeholderHash = "0000000000000000000000000000000000000000000000000000000000000000"
 
-var (
-	prevKey = []byte(`"prev_hash":"` + placeholderHash + `"`)
-	seqKey  = []byte(`"seq":0`)
-)
+var prevKey = []byte(`"prev_hash":"` + placeholderHash + `"`)
 
 // preEncoded is an action's canonical content split around its prev_hash
 // value and its seq digits: content = head + prev_hash + mid + seq + tail.
@@ -38,26 +31,29 @@ type preEncoded struct {
 	// noPrev is the content with prev_hash omitted (as for seq 1), split
 	// around seq: noPrevHead + seq + noPrevTail.
 	noPrevHead, noPrevTail []byte
+	// hashAt is where the stored encoding's hash member goes, in head
+	// and noPrevHead alike (it sorts before prev_hash).
+	hashAt int
 }
 
 // preEncode encodes a (whose Seq and PrevHash are ignored) for hashing by
-// the writer.
+// the writer. The encoder reports where prev_hash and seq go, so nothing
+// is searched for.
 func preEncode(a *model.Action) (*preEncoded, error) {
 	c := *a
 	c.Seq = 0
 	c.PrevHash = placeholderHash
-	b, err := model.ActionContent(&c)
+	b, offs, err := model.ActionContentOffsets(&c)
 	if err != nil {
 		return nil, err
 	}
-	p := bytes.Index(b, prevKey)
-	s := bytes.Index(b, seqKey)
-	if p < 0 || s < 0 || s < p || bytes.Count(b, prevKey) != 1 || bytes.Count(b, seqKey) != 1 {
+	valStart := offs.PrevHash
+	if valStart < 0 || offs.Seq < valStart || !bytes.HasPrefix(b[valStart:], []byte(placeholderHash)) || b[offs.Seq] != '0' {
 		return nil, errors.New("ledger: unexpected canonical action layout")
 	}
-	valStart := p + len(`"prev_hash":"`)
+	p := valStart - len(`"prev_hash":"`)
 	valEnd := valStart + len(placeholderHash)
-	seqDigit := s + len(`"seq":`)
+	seqDigit := offs.Seq
 	pe := &preEncoded{
 		head: b[:valStart],
 		mid:  b[valEnd:seqDigit],
@@ -67,7 +63,33 @@ func preEncode(a *model.Action) (*preEncoded, error) {
 	// prev_hash is never the only key, and keys follow it (seq, type, v).
 	pe.noPrevHead = append(append([]byte(nil), b[:p]...), b[p+len(prevKey)+1:seqDigit]...)
 	pe.noPrevTail = pe.tail
+	pe.hashAt = offs.Hash
+	if pe.hashAt < 0 || pe.hashAt > p {
+		return nil, errors.New("ledger: unexpected canonical action layout")
+	}
 	return pe, nil
+}
+
+// body returns model.EncodeAction of the action with seq, prev and hash,
+// spliced from the pre-encoded pieces.
+func (pe *preEncoded) body(seq uint64, prev, hash string) []byte {
+	head, tail := pe.head, pe.tail
+	if prev == "" {
+		head, tail = pe.noPrevHead, pe.noPrevTail
+	}
+	n := len(head) + len(`,"hash":""`) + len(hash) + len(prev) + len(pe.mid) + 20 + len(tail)
+	b := make([]byte, 0, n)
+	b = append(b, head[:pe.hashAt]...)
+	b = append(b, `,"hash":"`...)
+	b = append(b, hash...)
+	b = append(b, '"')
+	b = append(b, head[pe.hashAt:]...)
+	if prev != "" {
+		b = append(b, prev...)
+		b = append(b, pe.mid...)
+	}
+	b = strconv.AppendUint(b, seq, 10)
+	return append(b, tail...)
 }
 
 // hasher computes action hashes from pre-encoded content; it belongs to

@@ -108,6 +108,11 @@ type Ledger struct {
 	// pending counts appends from their start until the writer completes
 	// them (or they fail before reaching it).
 	pending atomic.Int64
+	// blocked counts Append calls waiting for their action to be
+	// durable: the appenders whose next append group commit should wait
+	// for. Submit's pipelining callers are not blocked and are not
+	// waited for.
+	blocked atomic.Int64
 
 	head atomic.Pointer[head]
 
@@ -122,13 +127,14 @@ type Ledger struct {
 	signedSeq  uint64 // seq of the last checkpoint written
 	lastSigned time.Time
 	batch      []*request
-	// recent holds, for the last few commits, how many appends were in
-	// flight when the commit started (its batch plus those still
+	// recent holds, for the last few commits, how many Append calls were
+	// blocked when the commit started (its batch plus those still
 	// pending): an estimate of how many appenders are active, which
 	// gather waits for.
 	recent  [8]int64
 	recentI int
 	actions []*model.Action
+	bodies  [][]byte
 	muts    []store.Mutation
 }
 
@@ -255,6 +261,8 @@ func NewActionID() string {
 // if it is done later, Append returns ctx.Err() and the action may or may
 // not have been recorded.
 func (l *Ledger) Append(ctx context.Context, a *model.Action, muts ...store.Mutation) (*model.Action, error) {
+	l.blocked.Add(1)
+	defer l.blocked.Add(-1)
 	p, err := l.Submit(ctx, a, muts...)
 	if err != nil {
 		return nil, err
@@ -440,9 +448,9 @@ func (l *Ledger) writeCheckpoint() {
 // a rejected mutation) fails alone.
 func (l *Ledger) commitBatch(batch []*request) {
 	live := batch[:0:0]
-	// Appends still pending now belong to appenders that will be ready
-	// for the next batch; so will the ones in this batch once acked.
-	l.recent[l.recentI%len(l.recent)] = min(l.pending.Load(), int64(l.maxBatch))
+	// Appenders blocked now will be ready for the next batch: those
+	// still pending and those in this batch once acked.
+	l.recent[l.recentI%len(l.recent)] = min(l.blocked.Load(), int64(l.maxBatch))
 	l.recentI++
 	l.pending.Add(-int64(len(batch)))
 	for _, r := range batch {
@@ -472,19 +480,22 @@ func (l *Ledger) commitBatch(batch []*request) {
 func (l *Ledger) commit(reqs []*request) error {
 	seq, prev := l.seq, l.hash
 	l.actions = l.actions[:0]
+	l.bodies = l.bodies[:0]
 	l.muts = l.muts[:0]
 	for _, r := range reqs {
 		seq++
 		a := r.a
 		a.Seq, a.PrevHash = seq, prev
 		a.Hash = l.hasher.hash(r.pe, seq, prev)
+		l.bodies = append(l.bodies, r.pe.body(seq, prev, a.Hash))
 		prev = a.Hash
 		l.actions = append(l.actions, a)
 		l.muts = append(l.muts, r.muts...)
 	}
 	cp := l.sign(seq, prev)
-	err := l.st.Commit(context.Background(), &store.Batch{Actions: l.actions, Mutations: l.muts, Checkpoint: cp})
+	err := l.st.Commit(context.Background(), &store.Batch{Actions: l.actions, Bodies: l.bodies, Mutations: l.muts, Checkpoint: cp})
 	clear(l.actions)
+	clear(l.bodies)
 	clear(l.muts)
 	if err != nil {
 		// Did it land anyway (e.g. an error after the commit)?

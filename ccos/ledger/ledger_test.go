@@ -86,6 +86,14 @@ func TestPreEncodeMatchesHashAction(t *testing.T) {
 			if got := h.hash(pe, pos.seq, pos.prev); got != want {
 				t.Errorf("case %d seq %d: hash %s, want %s", i, pos.seq, got, want)
 			}
+			c.Hash = want
+			wantBody, err := model.EncodeAction(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pe.body(pos.seq, pos.prev, want); string(got) != string(wantBody) {
+				t.Errorf("case %d seq %d: body\n%s\nwant\n%s", i, pos.seq, got, wantBody)
+			}
 		}
 	}
 }

@@ -394,6 +394,27 @@ func stringVector(xs []string) value.Value {
 // verify), so the fields are written directly in sorted key order instead
 // of through the generic object builder; TestActionHash pins the bytes.
 func appendAction(buf []byte, a *Action, withHash bool) ([]byte, error) {
+	return appendActionAt(buf, a, withHash, nil)
+}
+
+// ContentOffsets are where an action's prev_hash value and seq digits
+// start in its encoded content (-1 when prev_hash is absent).
+type ContentOffsets struct {
+	PrevHash, Seq int
+	// Hash is where EncodeAction's `,"hash":"..."` member goes.
+	Hash int
+}
+
+// ActionContentOffsets encodes a's content like ActionContent and reports
+// where its prev_hash value and seq digits are, so that a writer that
+// learns them later can splice them in without encoding again.
+func ActionContentOffsets(a *Action) ([]byte, ContentOffsets, error) {
+	offs := ContentOffsets{PrevHash: -1}
+	b, err := appendActionAt(nil, a, false, &offs)
+	return b, offs, err
+}
+
+func appendActionAt(buf []byte, a *Action, withHash bool, offs *ContentOffsets) ([]byte, error) {
 	var err error
 	str := func(key, s string) {
 		if s != "" {
@@ -428,6 +449,8 @@ func appendAction(buf []byte, a *Action, withHash bool) ([]byte, error) {
 	}
 	if withHash {
 		str("hash", a.Hash)
+	} else if offs != nil {
+		offs.Hash = len(buf)
 	}
 	str("intent_id", a.IntentID)
 	if a.Metadata != nil {
@@ -436,6 +459,9 @@ func appendAction(buf []byte, a *Action, withHash bool) ([]byte, error) {
 	str("name", a.Name)
 	str("parent_action_id", a.ParentActionID)
 	str("plan_id", a.PlanID)
+	if offs != nil && a.PrevHash != "" {
+		offs.PrevHash = len(buf) + len(`,"prev_hash":"`)
+	}
 	str("prev_hash", a.PrevHash)
 	if r := a.Result; r != nil {
 		buf = append(buf, `,"result":{`...)
@@ -463,6 +489,9 @@ func appendAction(buf []byte, a *Action, withHash bool) ([]byte, error) {
 	}
 	str("run_id", a.RunID)
 	buf = append(buf, `,"seq":`...)
+	if offs != nil {
+		offs.Seq = len(buf)
+	}
 	buf = strconv.AppendUint(buf, a.Seq, 10)
 	buf = append(buf, `,"timestamp":"`...)
 	buf = Millis(a.Timestamp).AppendFormat(buf, "2006-01-02T15:04:05.000Z")

@@ -122,12 +122,7 @@ func (h *host) BeginStep(th *eval.Thread, spec *eval.StepSpec) (any, error) {
 		}
 		s.actionID = id
 		if perr == nil {
-			pv := s.profile.ToValue()
-			pm, _ := pv.(*value.Map)
-			if pm != nil {
-				pm = pm.Assoc(value.Keyword("path"), value.String(s.path))
-			}
-			if _, err := r.record(ctx, &model.Action{Type: model.StepProfileDerived, Name: spec.Name, ParentActionID: id, Metadata: pm}); err != nil {
+			if _, err := r.record(ctx, &model.Action{Type: model.StepProfileDerived, Name: spec.Name, ParentActionID: id, Metadata: r.profileValue(s.profile)}); err != nil {
 				return nil, err
 			}
 		}
@@ -165,6 +160,19 @@ func (r *run) deriveProfile(spec *eval.StepSpec) (*profile.StepProfile, error) {
 	r.profiles[key] = p
 	r.profMu.Unlock()
 	return p, nil
+}
+
+// profileValue is p as StepProfileDerived metadata, built once per
+// profile: a loop of identical steps records the same profile each time.
+func (r *run) profileValue(p *profile.StepProfile) *value.Map {
+	r.profMu.Lock()
+	defer r.profMu.Unlock()
+	if m, ok := r.profileValues[p]; ok {
+		return m
+	}
+	m, _ := p.ToValue().(*value.Map)
+	r.profileValues[p] = m
+	return m
 }
 
 func optionsKey(opts map[string]value.Value) string {
@@ -408,7 +416,7 @@ func (r *run) chargeCost(c *caps.Capability) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.policies.hasMaxCost && r.cost+cost > r.policies.maxCost {
-		return &limitErr{msg: fmt.Sprintf("plan policy :max-cost %g exceeded: calling %s (cost %g) after spending %g", r.policies.maxCost, c.ID, cost, r.cost)}
+		return newLimitErr("plan policy :max-cost %g exceeded: calling %s (cost %g) after spending %g", r.policies.maxCost, c.ID, cost, r.cost)
 	}
 	r.cost += cost
 	return nil

@@ -46,6 +46,8 @@ type run struct {
 
 	profMu   sync.Mutex
 	profiles map[profileKey]*profile.StepProfile
+	// profileValues caches the metadata form of each profile.
+	profileValues map[*profile.StepProfile]*value.Map
 
 	root *stepState
 	// paused is set when a call asked for a human and none was there.
@@ -70,7 +72,7 @@ func (o *Orchestrator) newRun(id string, plan *model.Plan, hash string, intent *
 	r := &run{
 		o: o, id: id, plan: plan, hash: hash, intent: intent, sctx: sctx,
 		forms: forms, defs: defs, replay: replay, files: caps.NewFiles(),
-		profiles: map[profileKey]*profile.StepProfile{},
+		profiles: map[profileKey]*profile.StepProfile{}, profileValues: map[*profile.StepProfile]*value.Map{},
 	}
 	r.rootID = ledger.NewActionID()
 	if replay != nil {
@@ -148,7 +150,7 @@ func (r *run) record(ctx context.Context, a *model.Action) (string, error) {
 	a.RunID, a.PlanID, a.IntentID = r.id, r.plan.ID, r.intent.ID
 	n := r.actions.Add(1)
 	if max := r.policies.maxActions; max > 0 && n > max && a.Type != model.PlanAborted && a.Type != model.SecurityViolation {
-		return "", &limitErr{msg: fmt.Sprintf("plan policy :max-actions %d exceeded", max)}
+		return "", newLimitErr("plan policy :max-actions %d exceeded", max)
 	}
 	p, err := r.o.cfg.Ledger.Submit(context.WithoutCancel(ctx), a)
 	if err != nil {
@@ -205,10 +207,16 @@ func (r *run) barrier(ctx context.Context) error {
 	return nil
 }
 
-// limitErr stops a run that exceeded a plan policy; plans cannot catch it.
-type limitErr struct{ msg string }
+// limitErr stops a run that exceeded a plan policy (a :limit-exceeded
+// error); plans cannot catch it.
+type limitErr struct{ err *value.Error }
 
-func (e *limitErr) Error() string     { return e.msg }
+func newLimitErr(format string, args ...any) *limitErr {
+	return &limitErr{err: value.AsError(value.Errorf(value.ErrLimit, format, args...))}
+}
+
+func (e *limitErr) Error() string     { return e.err.Error() }
+func (e *limitErr) Unwrap() error     { return e.err }
 func (e *limitErr) AbortsEvaluation() {}
 
 // abortErr stops a run the orchestrator cannot continue (divergence on

@@ -20,7 +20,10 @@ const (
 	NetFull
 )
 
-// NetworkPolicy says which hosts a step may reach.
+// NetworkPolicy says which hosts a step may reach. Hosts are host
+// patterns as security.MatchHost reads them ("host", "host:port",
+// "*.suffix", IP literals, "*"); entries derived from literal URLs carry
+// the URL's explicit or default port ("api.example.com:443").
 type NetworkPolicy struct {
 	Kind  NetworkKind
 	Hosts []string // the allow-list or deny-list, sorted
@@ -36,7 +39,9 @@ const (
 	FSFull
 )
 
-// FSPolicy says which paths a step may read and write.
+// FSPolicy says which paths a step may read and write. Roots are
+// canonical (security.CanonicalPath) or "*" for any path; FSFull has Read
+// and Write ["*"].
 type FSPolicy struct {
 	Kind  FSKind
 	Read  []string // readable roots, sorted (write roots are readable too)

@@ -74,7 +74,7 @@ func Preset(name string, caps []string) (*Context, error) {
 			MaxExecution: time.Minute, MaxMemoryBytes: 256 * mib}
 	case "controlled":
 		c = &Context{Level: Controlled, Isolations: all,
-			MaxExecution: 5 * time.Minute, MaxMemoryBytes: 512 * mib, MaxActions: 1000}
+			MaxExecution: 5 * time.Minute, MaxMemoryBytes: 512 * mib, MaxActions: 1_000_000}
 	case "full":
 		c = &Context{Level: Full, AllowCaps: []string{"*"},
 			ReadRoots: []string{"*"}, WriteRoots: []string{"*"}, AllowEnv: []string{"*"},
@@ -84,31 +84,31 @@ func Preset(name string, caps []string) (*Context, error) {
 		c = &Context{Level: Controlled,
 			AllowCaps:    []string{"ccos.echo", "ccos.math.*", "ccos.data.*", "ccos.io.log"},
 			Isolations:   []Isolation{Sandboxed},
-			MaxExecution: 2 * time.Minute, MaxMemoryBytes: 256 * mib, MaxActions: 1000}
+			MaxExecution: 2 * time.Minute, MaxMemoryBytes: 256 * mib, MaxActions: 100_000}
 	case "system_management":
 		c = &Context{Level: Controlled,
 			AllowCaps:    []string{"ccos.system.*", "ccos.io.*", "ccos.data.*", "ccos.echo"},
 			AllowEnv:     []string{"HOME", "LANG", "PATH", "TZ", "USER"},
 			Isolations:   confined,
-			MaxExecution: 10 * time.Minute, MaxMemoryBytes: gib, MaxActions: 1000}
+			MaxExecution: 10 * time.Minute, MaxMemoryBytes: gib, MaxActions: 1_000_000}
 	case "data_processing":
 		c = &Context{Level: Controlled,
 			AllowCaps: []string{"ccos.data.*", "ccos.math.*", "ccos.echo", "ccos.io.log",
 				"ccos.io.read-file", "ccos.network.http-fetch", "ccos.ai.llm-execute", "ccos.ask-human"},
 			Isolations:   confined,
-			MaxExecution: 30 * time.Minute, MaxMemoryBytes: 2 * gib, MaxActions: 10000}
+			MaxExecution: 30 * time.Minute, MaxMemoryBytes: 2 * gib, MaxActions: 1_000_000}
 	case "agent_coordination":
 		c = &Context{Level: Controlled,
 			AllowCaps: []string{"ccos.ask-human", "ccos.ai.*", "ccos.agent.*", "ccos.data.*",
 				"ccos.echo", "ccos.io.log"},
 			Isolations:      all,
 			ExposeContextTo: []string{"ccos.ai.*", "ccos.agent.*"},
-			MaxExecution:    30 * time.Minute, MaxMemoryBytes: 512 * mib, MaxActions: 1000}
+			MaxExecution:    30 * time.Minute, MaxMemoryBytes: 512 * mib, MaxActions: 1_000_000}
 	case "file_operations":
 		c = &Context{Level: Controlled,
 			AllowCaps:    []string{"ccos.io.*"},
 			Isolations:   confined,
-			MaxExecution: 10 * time.Minute, MaxMemoryBytes: 512 * mib, MaxActions: 10000}
+			MaxExecution: 10 * time.Minute, MaxMemoryBytes: 512 * mib, MaxActions: 1_000_000}
 	default:
 		return nil, fmt.Errorf("unknown security preset %q (known: %s)", name, strings.Join(presetNames, ", "))
 	}

@@ -56,7 +56,11 @@ type Store interface {
 
 // Batch is what the ledger's writer commits in one transaction.
 type Batch struct {
-	Actions    []*model.Action
+	Actions []*model.Action
+	// Bodies, when set, holds model.EncodeAction of each action, already
+	// built by the caller (the ledger splices them together cheaply);
+	// stores that keep encoded actions may use them instead of encoding.
+	Bodies     [][]byte
 	Mutations  []Mutation
 	Checkpoint *model.Checkpoint // nil: no checkpoint in this batch
 }
