@@ -113,12 +113,12 @@ func TestRunRecordsNestedSteps(t *testing.T) {
 		return string(p.Type) + ":" + p.Name
 	}
 	want := map[string]string{
-		"PlanStepStarted:outer":   "PlanStarted:",
-		"PlanStepStarted:inner":   "PlanStepStarted:outer",
+		"PlanStepStarted:outer":    "PlanStarted:",
+		"PlanStepStarted:inner":    "PlanStepStarted:outer",
 		"CapabilityCall:ccos.echo": "PlanStepStarted:inner",
-		"LogStep:info":            "PlanStepStarted:outer",
+		"LogStep:info":             "PlanStepStarted:outer",
 		"InternalStep:context.set": "PlanStepStarted:outer",
-		"PlanStepStarted:reads":   "PlanStepStarted:outer",
+		"PlanStepStarted:reads":    "PlanStepStarted:outer",
 	}
 	for _, a := range as {
 		k := string(a.Type) + ":" + a.Name
