@@ -49,6 +49,24 @@ func (e *ManifestError) Error() string { return e.Pos.String() + ": " + e.Msg }
 // Unwrap returns the underlying error.
 func (e *ManifestError) Unwrap() error { return e.Err }
 
+// mfCost reads :hints :cost, the amount a call charges against a plan's
+// :max-cost policy.
+func mfCost(n syntax.Node) (float64, error) {
+	var c float64
+	switch x := n.(type) {
+	case *syntax.Int:
+		c = float64(x.Value)
+	case *syntax.Float:
+		c = x.Value
+	default:
+		return 0, mfErr(n, ":hints :cost must be a number, got %s", mfNodeKind(n))
+	}
+	if !(c >= 0) || c > 1e12 {
+		return 0, mfErr(n, ":hints :cost must be between 0 and 1e12")
+	}
+	return c, nil
+}
+
 func mfErr(n syntax.Node, format string, args ...any) *ManifestError {
 	return &ManifestError{Pos: n.Pos(), Msg: fmt.Sprintf(format, args...)}
 }
@@ -366,11 +384,17 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 				return p, err
 			}
 		case "hints":
-			hs, err := mfFields(e.v, ":hints", "compute-heavy", "download")
+			hs, err := mfFields(e.v, ":hints", "compute-heavy", "download", "cost")
 			if err != nil {
 				return p, err
 			}
 			for _, h := range hs {
+				if h.key == "cost" {
+					if m.Hints.Cost, err = mfCost(h.v); err != nil {
+						return p, err
+					}
+					continue
+				}
 				var b bool
 				if b, err = mfBool(h.v, ":hints :"+h.key); err != nil {
 					return p, err
@@ -1036,10 +1060,14 @@ func (m *Manifest) ToValue() value.Value {
 		kw("deterministic"), value.Bool(e.Deterministic),
 		kw("idempotent"), value.Bool(e.Idempotent),
 	))
-	b.Assoc(kw("hints"), value.NewMap(
+	hints := value.NewMap(
 		kw("compute-heavy"), value.Bool(m.Hints.ComputeHeavy),
 		kw("download"), value.Bool(m.Hints.Download),
-	))
+	)
+	if m.Hints.Cost > 0 {
+		hints = hints.Assoc(kw("cost"), value.Float(m.Hints.Cost))
+	}
+	b.Assoc(kw("hints"), hints)
 	if len(m.Tags) > 0 {
 		b.Assoc(kw("tags"), strs(m.Tags))
 	}

@@ -619,6 +619,9 @@ func (h *host) Discover(_ *eval.Thread, criteria value.Value) (value.Value, erro
 func (h *host) NarrowProfile(th *eval.Thread, opts value.Value) (func(), error) {
 	s := h.current(th)
 	p, err := profile.Narrow(s.effective(), opts)
+	if err == nil && !h.r.sctx.AllowsIsolation(p.Isolation) {
+		err = &security.Violation{Kind: "isolation", Subject: p.Isolation.String(), Reason: "the runtime context does not allow this isolation level"}
+	}
 	if err != nil {
 		return nil, h.violation(th.Context(), s, s.actionID, "with-security-profile", err)
 	}

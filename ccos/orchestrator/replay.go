@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/ccos-go/ccos/ccos/model"
 	"github.com/ccos-go/ccos/ccos/store"
@@ -150,6 +149,3 @@ func (l *replayLog) pausedCall() *replayCall {
 	}
 	return nil
 }
-
-// pathDepth is the nesting depth of a path (main = 0).
-func pathDepth(path string) int { return strings.Count(path, "/") }

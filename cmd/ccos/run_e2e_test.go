@@ -192,10 +192,13 @@ func TestRunSecurityBoundary(t *testing.T) {
 	if err := os.Symlink(secret, filepath.Join(ro, "link.txt")); err != nil {
 		t.Fatal(err)
 	}
-	allow := []string{"--allow", "ccos.io.*", "--allow", "ccos.network.http-fetch", "--allow-read", ro, "--allow-write", rw, "--allow-host", "api.example.com"}
+	allow := []string{"--allow", "ccos.io.*", "--allow", "ccos.network.http-fetch", "--allow-read", ro, "--allow-write", rw, "--allow-host", "api.example.com:443"}
 	tests := []struct{ name, call, want string }{
 		{"disallowed capability", `(call :ccos.system.get-env "HOME")`, "capability"},
 		{"host not allowed", `(call :ccos.network.http-fetch "http://evil.example.org/")`, "evil.example.org"},
+		{"uppercase host", `(call :ccos.network.http-fetch "http://EVIL.Example.ORG/")`, "evil.example.org"},
+		{"trailing dot", `(call :ccos.network.http-fetch "http://evil.example.org./")`, "evil.example.org"},
+		{"allowed name, other port", `(call :ccos.network.http-fetch "http://api.example.com:8443/")`, "8443"},
 		{"userinfo trick", `(call :ccos.network.http-fetch "http://api.example.com@evil.example.org/")`, "evil.example.org"},
 		{"ip literal", `(call :ccos.network.http-fetch "http://127.0.0.1:9/")`, "127.0.0.1"},
 		{"dotdot escape", fmt.Sprintf(`(call :ccos.io.read-file %q)`, ro+"/../../"+filepath.Base(outside)+"/secret.txt"), "read"},
@@ -359,4 +362,63 @@ func TestPauseForHumanAndResumeWithAnswer(t *testing.T) {
 		t.Fatalf("resume --answer\n%v", r)
 	}
 	mustOK(t, inDir(t, dir, "chain", "verify"), "chain verify")
+}
+
+func TestUserCapabilities(t *testing.T) {
+	dir := t.TempDir()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"city": %q, "temp": 21}`, r.URL.Query().Get("city"))
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	capDir := filepath.Join(dir, "capabilities")
+	if err := os.MkdirAll(capDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(capDir, "text.rtfs"), []byte(`
+{:id "text.word-count" :version "1.0.0" :description "Counts words on standard input"
+ :provider :program :program {:path "/usr/bin/wc" :args ["-w"]}
+ :input-schema [:tuple [:map [:stdin :string]]]
+ :effects {:exec true :deterministic true :idempotent true}
+ :hints {:cost 2}}`), 0o644)
+	os.WriteFile(filepath.Join(capDir, "weather.rtfs"), []byte(fmt.Sprintf(`
+{:id "weather.current" :description "Current weather" :provider :http
+ :http {:url %q :method "GET"}
+ :effects {:network [%q]}}`, srv.URL+"/current", host)), 0o644)
+	list := mustOK(t, inDir(t, dir, "caps", "list"), "caps list")
+	for _, want := range []string{"text.word-count", "program", "exec", "weather.current", "network " + host, "ccos.io.read-file"} {
+		if !strings.Contains(list.stdout, want) {
+			t.Errorf("caps list lacks %q\n%s", want, list.stdout)
+		}
+	}
+	show := mustOK(t, inDir(t, dir, "caps", "show", "text.word-count"), "caps show")
+	if !strings.Contains(show.stdout, ":exec true") || !strings.Contains(show.stdout, "/usr/bin/wc") {
+		t.Errorf("caps show:\n%s", show.stdout)
+	}
+	plan := writeFile(t, "p.rtfs", `
+(def words (step "count" (:stdout (call :text.word-count {:stdin "one two three"}))))
+(def w (step "weather" (call :weather.current {:city "Paris"})))
+[(parse-int (trim words)) (:city w) (:temp w)]`)
+	r := inDir(t, dir, "run", plan, "--allow", "text.*", "--allow", "weather.*", "--allow-host", host)
+	if r.code != 0 || strings.TrimSpace(r.stdout) != `[3 "Paris" 21]` {
+		t.Fatalf("run\n%v", r)
+	}
+	// Without the host, the http capability is refused at the boundary.
+	r = inDir(t, dir, "run", plan, "--allow", "text.*", "--allow", "weather.*")
+	if r.code != 1 || !strings.Contains(r.stderr, ":security-error") {
+		t.Fatalf("run without --allow-host\n%v", r)
+	}
+	// :max-cost counts the manifest's cost per call.
+	costly := writeFile(t, "c.rtfs", `(plan "p" :policies {:max-cost 5} :body (dotimes [i 3] (step "c" (call :text.word-count {:stdin "x"}))))`)
+	r = inDir(t, dir, "run", costly, "--allow", "text.*")
+	if r.code != 1 || !strings.Contains(r.stderr, ":max-cost 5 exceeded") {
+		t.Fatalf("max-cost\n%v", r)
+	}
+	// A bad manifest is reported with its position.
+	os.WriteFile(filepath.Join(capDir, "bad.rtfs"), []byte(`{:id "x.y" :provider :program :program {:path "/bin/echo"} :effects {:exec false}}`), 0o644)
+	r = inDir(t, dir, "caps", "list")
+	if r.code == 0 || !strings.Contains(r.stderr, "bad.rtfs:1:") {
+		t.Fatalf("bad manifest\n%v", r)
+	}
 }
