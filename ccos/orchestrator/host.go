@@ -587,7 +587,7 @@ func (h *host) Log(th *eval.Thread, level string, args []value.Value) error {
 		parts[i] = value.Str(a)
 	}
 	line := strings.Join(parts, " ")
-	fmt.Fprintln(h.r.o.cfg.Out, line)
+	fmt.Fprintf(h.r.o.cfg.Out, "[%s] %s\n", level, line)
 	_, err := h.r.record(th.Context(), &model.Action{Type: model.LogStep, Name: level, ParentActionID: s.actionID,
 		Args: value.NewVector(args...), Metadata: mapOf("path", value.String(path), "message", value.String(line))})
 	return err

@@ -250,7 +250,7 @@ func (r *run) execute(ctx context.Context) (*Result, error) {
 	}
 	env := eval.NewEnv(stdlib.Universe())
 	th := eval.NewThread(evalCtx, env, &host{r: r}, r.o.cfg.Limits)
-	th.SetPrint(func(s string) { fmt.Fprint(r.o.cfg.Out, s) })
+	th.SetPrint(func(s string) { fmt.Fprintln(r.o.cfg.Out, s) })
 	th.SetStep(r.root)
 	var v value.Value
 	var err error
