@@ -173,3 +173,35 @@ func BenchmarkVerify(b *testing.B) {
 	el := time.Since(start)
 	b.ReportMetric(float64(n*b.N)/el.Seconds(), "actions/s")
 }
+
+// BenchmarkSubmitPipelined measures one goroutine submitting actions
+// without waiting (as a run records its events) and waiting for all of
+// them at the end: the writer's throughput when it is never starved.
+func BenchmarkSubmitPipelined(b *testing.B) {
+	st := openSQLite(b, filepath.Join(b.TempDir(), "ccos.db"))
+	defer st.Close()
+	l := openLedger(b, st, nil)
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	ps := make([]*Pending, 0, b.N)
+	for i := range b.N {
+		p, err := l.Submit(ctx, sample(i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		if _, err := p.Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	el := time.Since(start)
+	b.StopTimer()
+	commits, actions := l.stats.commits.Load(), l.stats.actions.Load()
+	l.Close()
+	b.ReportMetric(float64(b.N)/el.Seconds(), "actions/s")
+	b.ReportMetric(float64(actions)/float64(max(commits, 1)), "actions/commit")
+	b.ReportMetric(0, "ns/op")
+}

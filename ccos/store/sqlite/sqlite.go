@@ -247,7 +247,7 @@ func (s *Store) Commit(ctx context.Context, b *store.Batch) error {
 	if err := store.CheckBatch(head, b); err != nil {
 		return err
 	}
-	if err := s.insertActions(ctx, tx, b.Actions); err != nil {
+	if err := s.insertActions(ctx, tx, b.Actions, b.Bodies); err != nil {
 		return err
 	}
 	for _, m := range b.Mutations {
@@ -278,7 +278,10 @@ const (
 
 // insertActions inserts the actions of a batch with the prepared
 // statements, several rows per statement.
-func (s *Store) insertActions(ctx context.Context, tx *sql.Tx, as []*model.Action) error {
+func (s *Store) insertActions(ctx context.Context, tx *sql.Tx, as []*model.Action, bodies [][]byte) error {
+	if len(bodies) != len(as) {
+		bodies = nil
+	}
 	if len(as) == 0 {
 		return nil
 	}
@@ -293,10 +296,15 @@ func (s *Store) insertActions(ctx context.Context, tx *sql.Tx, as []*model.Actio
 			stmts[k] = tx.StmtContext(ctx, s.insAct[k])
 		}
 		args = args[:0]
-		for _, a := range as[:n] {
-			body, err := model.EncodeAction(a)
-			if err != nil {
-				return fmt.Errorf("sqlite: commit: action %d: %w", a.Seq, err)
+		for i, a := range as[:n] {
+			var body []byte
+			if bodies != nil {
+				body = bodies[i]
+			} else {
+				var err error
+				if body, err = model.EncodeAction(a); err != nil {
+					return fmt.Errorf("sqlite: commit: action %d: %w", a.Seq, err)
+				}
 			}
 			args = append(args, int64(a.Seq), a.ActionID, a.ParentActionID, a.RunID, a.PlanID, a.IntentID,
 				string(a.Type), a.Name, a.Timestamp.UnixMilli(), a.Hash, a.PrevHash, body)
@@ -308,6 +316,9 @@ func (s *Store) insertActions(ctx context.Context, tx *sql.Tx, as []*model.Actio
 			return s.wrap("commit", err)
 		}
 		as = as[n:]
+		if bodies != nil {
+			bodies = bodies[n:]
+		}
 	}
 	return nil
 }
