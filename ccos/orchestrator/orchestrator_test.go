@@ -230,19 +230,33 @@ func BenchmarkSteps(b *testing.B) {
 }
 
 // BenchmarkEchoCall measures the per-call overhead of ccos.echo inside one
-// step, on the durable SQLite ledger.
+// step: on the durable SQLite ledger, and on the in-memory store (the
+// orchestrator's own cost).
 func BenchmarkEchoCall(b *testing.B) {
 	const n = 10_000
-	f := sqliteFixture(b)
-	sctx := controlled(b)
-	src := `(step "calls" (loop [i 0] (if (< i 10000) (do (call :ccos.echo i) (recur (inc i))) i)))`
-	b.ResetTimer()
-	for range b.N {
-		if res := f.run(b, src, sctx); res.Status != Completed {
-			b.Fatal(res.Err)
+	for _, durable := range []bool{true, false} {
+		name := "sqlite"
+		if !durable {
+			name = "memory"
 		}
+		b.Run(name, func(b *testing.B) {
+			var f *fixture
+			if durable {
+				f = sqliteFixture(b)
+			} else {
+				f = newFixture(b, nil)
+			}
+			sctx := controlled(b)
+			src := `(step "calls" (loop [i 0] (if (< i 10000) (do (call :ccos.echo i) (recur (inc i))) i)))`
+			b.ResetTimer()
+			for range b.N {
+				if res := f.run(b, src, sctx); res.Status != Completed {
+					b.Fatal(res.Err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/call")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/call")
 }
 
 // BenchmarkStepsMemory is BenchmarkSteps/with-steps on the in-memory

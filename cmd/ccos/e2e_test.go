@@ -705,9 +705,15 @@ type ptyRepl struct {
 
 func startPtyRepl(t *testing.T, args ...string) *ptyRepl {
 	t.Helper()
+	return startPty(t, append([]string{"repl"}, args...)...)
+}
+
+// startPty runs ccos with args on a pseudo-terminal.
+func startPty(t *testing.T, args ...string) *ptyRepl {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, ccosBin, append([]string{"repl"}, args...)...)
+	cmd := exec.CommandContext(ctx, ccosBin, args...)
 	cmd.Env = append(testEnv(t), "TERM=dumb")
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {

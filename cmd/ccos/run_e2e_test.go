@@ -422,3 +422,19 @@ func TestUserCapabilities(t *testing.T) {
 		t.Fatalf("bad manifest\n%v", r)
 	}
 }
+
+func TestAskHumanOnTerminal(t *testing.T) {
+	dir := t.TempDir()
+	plan := writeFile(t, "ask.rtfs", `(step "greet" (str "hello " (call :ccos.ask-human "Your name?")))`)
+	p := startPty(t, "run", plan, "--allow", "ccos.ask-human", "--data-dir", dir)
+	p.expect("Your name?")
+	p.send("Grace\r")
+	p.expect(`"hello Grace"`)
+	if code := p.wait(); code != 0 {
+		t.Fatalf("exit %d\n%s", code, p.output())
+	}
+	// The live step tree was drawn on the terminal.
+	if out := p.output(); !strings.Contains(out, "✓ greet") {
+		t.Errorf("no step tree on the terminal:\n%q", out)
+	}
+}
