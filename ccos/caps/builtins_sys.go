@@ -168,7 +168,7 @@ func executeCap() *Capability {
 		"[:and [:vector [:union :string "+biExecuteOpts+"]] [:min-count 1]]",
 		"[:map [:exit :int] [:stdout :string] [:stderr :string]]",
 		Effects{Exec: true}, "system", "exec")
-	c.Run = func(ctx context.Context, _ *Env, args []value.Value) (value.Value, error) {
+	c.Run = func(ctx context.Context, env *Env, args []value.Value) (value.Value, error) {
 		prog, argv, opts, err := biExecuteArgs(args)
 		if err != nil {
 			return nil, err
@@ -225,6 +225,9 @@ func executeCap() *Capability {
 		}
 		cmd := exec.CommandContext(ctx, prog, argv...)
 		cmd.Env = environ
+		if env != nil {
+			cmd.Env = append(cmd.Env, env.ProgramEnv...)
+		}
 		cmd.Stdin = strings.NewReader(stdin)
 		stdout := &biCapBuffer{limit: MaxExecuteOutputBytes}
 		stderr := &biCapBuffer{limit: MaxExecuteOutputBytes}

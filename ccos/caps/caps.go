@@ -1,7 +1,8 @@
 // Package caps is the capability marketplace: manifests with schemas and
 // declared effects, the registry the orchestrator looks capabilities up
 // in, and the providers that execute them (local Go functions, HTTP
-// endpoints, external programs).
+// endpoints, external programs; WebAssembly modules are described here
+// and run by the wasm sandbox provider).
 package caps
 
 import (
@@ -61,7 +62,7 @@ type Manifest struct {
 	ID          string
 	Version     string
 	Description string
-	Provider    string // "local", "http", "program"
+	Provider    string // "local", "http", "program", "wasm"
 	// Input is checked against the vector of positional arguments,
 	// Output against the result; nil means unchecked.
 	Input, Output *types.Type
@@ -72,6 +73,7 @@ type Manifest struct {
 
 	HTTP    *HTTPConfig    // Provider "http"
 	Program *ProgramConfig // Provider "program"
+	WASM    *WASMConfig    // Provider "wasm"
 }
 
 // HTTPConfig configures an http capability: the call's first argument, a
@@ -125,6 +127,10 @@ type Env struct {
 	HTTP *http.Client
 	// Now is the clock (time.Now in production).
 	Now func() time.Time
+	// ProgramEnv is added to the environment of the programs a call
+	// runs: inside a sandbox, the proxy variables (HTTP_PROXY=...) that
+	// lead to the egress proxy.
+	ProgramEnv []string
 }
 
 // Human asks a person a question.

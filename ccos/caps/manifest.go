@@ -21,6 +21,12 @@ const (
 	ProviderLocal   = "local"   // Go code registered by the process
 	ProviderHTTP    = "http"    // an HTTP endpoint (HTTPConfig)
 	ProviderProgram = "program" // an external program (ProgramConfig)
+	// ProviderWASM is a WebAssembly module (WASMConfig). It runs only in
+	// the wasm sandbox provider (package ccos/sandbox/wasm), whose
+	// documentation gives the calling convention: NewFromManifest leaves
+	// a wasm capability's Run unset, so Invoke refuses to run it outside
+	// that sandbox.
+	ProviderWASM = "wasm"
 )
 
 // HTTP output modes (HTTPConfig.Output).
@@ -131,6 +137,10 @@ type parsedManifest struct {
 //	 :program {:path "/usr/bin/wc" :args ["-l"] :timeout-ms 10000}
 //	 :effects {:exec true}}
 //
+//	{:id "text.upper" :provider :wasm
+//	 :wasm {:path "upper.wasm" :sha256 "<64 hex digits>" :memory-mb 64 :timeout-ms 5000}
+//	 :effects {:fs {:read ["/data"]}}}
+//
 // Parsing is strict: unknown keys, values of the wrong type, a missing :id
 // or :provider, an invalid id and inconsistent provider configuration are
 // errors carrying the file:line:col of the offending form or key.
@@ -141,7 +151,12 @@ type parsedManifest struct {
 // capability runs a program, so its :exec is true (an explicit :exec false
 // is an error); an :http capability talks to its URL's host, so an omitted
 // :network becomes ["host:port"] of the URL and a declared one must cover
-// that host.
+// that host. A :wasm module gets no network, programs or environment, so
+// a :wasm capability declaring :network hosts, :exec true or :env
+// variables is an error. A relative :wasm :path is resolved against the
+// directory of filename (made absolute); :sha256 is required and stored
+// in lower case; :memory-mb (1 to 4096) and :timeout-ms default to
+// DefaultWASMMemoryMB and DefaultWASMTimeout.
 //
 // A :provenance map {:source "..." :content-hash "..." :registered-at
 // 2024-01-01T00:00:00.000Z} is accepted so that Manifest.ToValue round-trips;
@@ -316,7 +331,7 @@ func mfSchema(n syntax.Node, what string) (*types.Type, error) {
 	return t, nil
 }
 
-var manifestKeys = []string{"id", "version", "description", "provider", "http", "program",
+var manifestKeys = []string{"id", "version", "description", "provider", "http", "program", "wasm",
 	"input-schema", "output-schema", "effects", "hints", "tags", "provenance"}
 
 func parseManifest(form syntax.Node) (parsedManifest, error) {
@@ -327,7 +342,8 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 	}
 	m := &Manifest{}
 	p.m = m
-	var providerNode, httpNode, programNode, execNode, networkNode syntax.Node
+	var providerNode, httpNode, programNode, wasmNode syntax.Node
+	var eff effectNodes
 	haveID := false
 	for _, e := range es {
 		switch e.key {
@@ -353,12 +369,12 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 		case "provider":
 			kw, ok := e.v.(*syntax.Keyword)
 			if !ok {
-				return p, mfErr(e.v, ":provider must be a keyword (:http, :program or :local), got %s", mfNodeKind(e.v))
+				return p, mfErr(e.v, ":provider must be a keyword (:http, :program, :wasm or :local), got %s", mfNodeKind(e.v))
 			}
 			switch kw.Name {
-			case ProviderLocal, ProviderHTTP, ProviderProgram:
+			case ProviderLocal, ProviderHTTP, ProviderProgram, ProviderWASM:
 			default:
-				return p, mfErr(e.v, "unsupported provider :%s (supported: :http, :program, :local)", kw.Name)
+				return p, mfErr(e.v, "unsupported provider :%s (supported: :http, :program, :wasm, :local)", kw.Name)
 			}
 			m.Provider, providerNode = kw.Name, e.v
 		case "http":
@@ -371,6 +387,11 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 				return p, err
 			}
 			programNode = e.k
+		case "wasm":
+			if m.WASM, err = parseWASMConfig(e.v); err != nil {
+				return p, err
+			}
+			wasmNode = e.k
 		case "input-schema":
 			if m.Input, err = mfSchema(e.v, ":input-schema"); err != nil {
 				return p, err
@@ -380,7 +401,7 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 				return p, err
 			}
 		case "effects":
-			if execNode, networkNode, err = parseEffects(e.v, &m.Effects); err != nil {
+			if eff, err = parseEffects(e.v, &m.Effects); err != nil {
 				return p, err
 			}
 		case "hints":
@@ -421,6 +442,9 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 	if providerNode == nil {
 		return p, mfErr(form, "manifest %q has no :provider", m.ID)
 	}
+	if wasmNode != nil && m.Provider != ProviderWASM {
+		return p, mfErr(wasmNode, ":wasm is only allowed with :provider :wasm")
+	}
 	switch m.Provider {
 	case ProviderHTTP:
 		if programNode != nil {
@@ -429,10 +453,10 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 		if m.HTTP == nil {
 			return p, mfErr(providerNode, ":provider :http needs an :http {:url ...} map")
 		}
-		if networkNode == nil {
+		if eff.network == nil {
 			m.Effects.Network = []string{urlHostPort(m.HTTP.URL)}
 		} else if !networkCovers(m.Effects.Network, m.HTTP.URL) {
-			return p, mfErr(networkNode, ":effects :network %q does not cover the :http :url host %s", m.Effects.Network, urlHostPort(m.HTTP.URL))
+			return p, mfErr(eff.network, ":effects :network %q does not cover the :http :url host %s", m.Effects.Network, urlHostPort(m.HTTP.URL))
 		}
 	case ProviderProgram:
 		if httpNode != nil {
@@ -441,10 +465,29 @@ func parseManifest(form syntax.Node) (parsedManifest, error) {
 		if m.Program == nil {
 			return p, mfErr(providerNode, ":provider :program needs a :program {:path ...} map")
 		}
-		if execNode != nil && !m.Effects.Exec {
-			return p, mfErr(execNode, "a :program capability runs a program: :effects :exec must be true")
+		if eff.exec != nil && !m.Effects.Exec {
+			return p, mfErr(eff.exec, "a :program capability runs a program: :effects :exec must be true")
 		}
 		m.Effects.Exec = true
+	case ProviderWASM:
+		if httpNode != nil {
+			return p, mfErr(httpNode, ":http is only allowed with :provider :http")
+		}
+		if programNode != nil {
+			return p, mfErr(programNode, ":program is only allowed with :provider :program")
+		}
+		if m.WASM == nil {
+			return p, mfErr(providerNode, ":provider :wasm needs a :wasm {:path ... :sha256 ...} map")
+		}
+		if len(m.Effects.Network) > 0 {
+			return p, mfErr(eff.network, "wasm modules get no network: a :wasm capability cannot declare :effects :network")
+		}
+		if m.Effects.Exec {
+			return p, mfErr(eff.exec, "wasm modules cannot run programs: a :wasm capability cannot declare :effects :exec true")
+		}
+		if len(m.Effects.Env) > 0 {
+			return p, mfErr(eff.env, "wasm modules get no environment: a :wasm capability cannot declare :effects :env")
+		}
 	case ProviderLocal:
 		if httpNode != nil {
 			return p, mfErr(httpNode, ":http is only allowed with :provider :http")
@@ -558,30 +601,36 @@ func parseProgramConfig(n syntax.Node) (*ProgramConfig, error) {
 	return c, nil
 }
 
-// parseEffects fills eff and returns the :exec and :network value nodes
-// (nil when absent) for the provider consistency checks.
-func parseEffects(n syntax.Node, eff *Effects) (execNode, networkNode syntax.Node, err error) {
+// effectNodes are the value nodes of some :effects keys (nil when
+// absent), for the provider consistency checks.
+type effectNodes struct {
+	exec, network, env syntax.Node
+}
+
+// parseEffects fills eff and returns the nodes the provider consistency
+// checks point at.
+func parseEffects(n syntax.Node, eff *Effects) (nodes effectNodes, err error) {
 	es, err := mfFields(n, ":effects", "network", "fs", "exec", "env", "clock", "human", "deterministic", "idempotent")
 	if err != nil {
-		return nil, nil, err
+		return nodes, err
 	}
 	for _, e := range es {
 		what := ":effects :" + e.key
 		switch e.key {
 		case "network":
 			if eff.Network, err = mfStrings(e.v, what, validateHostPattern); err != nil {
-				return nil, nil, err
+				return nodes, err
 			}
-			networkNode = e.v
+			nodes.network = e.v
 		case "fs":
 			fs, err := mfFields(e.v, ":effects :fs", "read", "write")
 			if err != nil {
-				return nil, nil, err
+				return nodes, err
 			}
 			for _, f := range fs {
 				roots, err := mfStrings(f.v, ":effects :fs :"+f.key, validatePathRoot)
 				if err != nil {
-					return nil, nil, err
+					return nodes, err
 				}
 				if f.key == "read" {
 					eff.FSRead = roots
@@ -591,16 +640,17 @@ func parseEffects(n syntax.Node, eff *Effects) (execNode, networkNode syntax.Nod
 			}
 		case "env":
 			if eff.Env, err = mfStrings(e.v, what, validateEnvName); err != nil {
-				return nil, nil, err
+				return nodes, err
 			}
+			nodes.env = e.v
 		default:
 			b, err := mfBool(e.v, what)
 			if err != nil {
-				return nil, nil, err
+				return nodes, err
 			}
 			switch e.key {
 			case "exec":
-				eff.Exec, execNode = b, e.v
+				eff.Exec, nodes.exec = b, e.v
 			case "clock":
 				eff.Clock = b
 			case "human":
@@ -612,7 +662,7 @@ func parseEffects(n syntax.Node, eff *Effects) (execNode, networkNode syntax.Nod
 			}
 		}
 	}
-	return execNode, networkNode, nil
+	return nodes, nil
 }
 
 func parseProvenance(n syntax.Node, p *Provenance) error {
@@ -874,7 +924,8 @@ func validateProgramPath(p string) error {
 // Validate checks a manifest built in Go (or parsed): the id syntax, a
 // known provider with exactly its configuration, valid configuration
 // values and effect patterns, and the effects the provider implies
-// (:program needs Exec, :http needs Network covering its URL).
+// (:program needs Exec, :http needs Network covering its URL, :wasm
+// allows no Network, Exec or Env).
 func (m *Manifest) Validate() error {
 	if err := ValidateID(m.ID); err != nil {
 		return err
@@ -909,12 +960,12 @@ func (m *Manifest) Validate() error {
 	}
 	switch m.Provider {
 	case ProviderLocal:
-		if m.HTTP != nil || m.Program != nil {
-			return fail("a local capability has no :http or :program configuration")
+		if m.HTTP != nil || m.Program != nil || m.WASM != nil {
+			return fail("a local capability has no :http, :program or :wasm configuration")
 		}
 	case ProviderHTTP:
-		if m.Program != nil {
-			return fail("an http capability has no :program configuration")
+		if m.Program != nil || m.WASM != nil {
+			return fail("an http capability has no :program or :wasm configuration")
 		}
 		c := m.HTTP
 		if c == nil {
@@ -943,8 +994,8 @@ func (m *Manifest) Validate() error {
 			return fail("effects network %q do not cover the URL host %s", m.Effects.Network, urlHostPort(c.URL))
 		}
 	case ProviderProgram:
-		if m.HTTP != nil {
-			return fail("a program capability has no :http configuration")
+		if m.HTTP != nil || m.WASM != nil {
+			return fail("a program capability has no :http or :wasm configuration")
 		}
 		c := m.Program
 		if c == nil {
@@ -963,6 +1014,13 @@ func (m *Manifest) Validate() error {
 		}
 		if !m.Effects.Exec {
 			return fail("a program capability runs a program: effects exec must be true")
+		}
+	case ProviderWASM:
+		if m.HTTP != nil || m.Program != nil {
+			return fail("a wasm capability has no :http or :program configuration")
+		}
+		if err := m.validateWASM(); err != nil {
+			return fail("%v", err)
 		}
 	case "":
 		return fail("no provider")
@@ -1042,6 +1100,18 @@ func (m *Manifest) ToValue() value.Value {
 			p.Assoc(kw("timeout-ms"), ms(c.Timeout))
 		}
 		b.Assoc(kw("program"), p.Map())
+	}
+	if c := m.WASM; c != nil {
+		w := value.NewMapBuilder()
+		w.Assoc(kw("path"), value.String(c.Path))
+		w.Assoc(kw("sha256"), value.String(c.SHA256))
+		if c.MemoryMB > 0 {
+			w.Assoc(kw("memory-mb"), value.Int(c.MemoryMB))
+		}
+		if c.Timeout > 0 {
+			w.Assoc(kw("timeout-ms"), ms(c.Timeout))
+		}
+		b.Assoc(kw("wasm"), w.Map())
 	}
 	if m.Input != nil {
 		b.Assoc(kw("input-schema"), m.Input.ToValue())

@@ -343,18 +343,18 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	bad := map[string]*Manifest{
-		"invalid capability id":    {ID: "-a", Provider: ProviderLocal},
-		"no provider":              {ID: "a"},
-		"unsupported provider":     {ID: "a", Provider: "wasm"},
-		"needs an HTTP":            {ID: "a", Provider: ProviderHTTP},
-		"do not cover":             {ID: "a", Provider: ProviderHTTP, HTTP: &HTTPConfig{URL: "http://x.example/"}},
-		"exec must be true":        {ID: "a", Provider: ProviderProgram, Program: &ProgramConfig{Path: "/bin/true"}},
-		"clean absolute path":      {ID: "a", Provider: ProviderProgram, Program: &ProgramConfig{Path: "true"}, Effects: Effects{Exec: true}},
-		"no :http or :program":     {ID: "a", Provider: ProviderLocal, Program: &ProgramConfig{Path: "/bin/true"}},
-		"invalid host pattern":     {ID: "a", Provider: ProviderLocal, Effects: Effects{Network: []string{"a b"}}},
-		"must be absolute":         {ID: "a", Provider: ProviderLocal, Effects: Effects{FSWrite: []string{"x"}}},
-		"invalid :method":          {ID: "a", Provider: ProviderHTTP, HTTP: &HTTPConfig{URL: "http://x.example/", Method: "get"}, Effects: Effects{Network: []string{"*"}}},
-		"invalid http output mode": {ID: "a", Provider: ProviderHTTP, HTTP: &HTTPConfig{URL: "http://x.example/", Output: "xml"}, Effects: Effects{Network: []string{"*"}}},
+		"invalid capability id":       {ID: "-a", Provider: ProviderLocal},
+		"no provider":                 {ID: "a"},
+		"unsupported provider":        {ID: "a", Provider: "mcp"},
+		"needs an HTTP":               {ID: "a", Provider: ProviderHTTP},
+		"do not cover":                {ID: "a", Provider: ProviderHTTP, HTTP: &HTTPConfig{URL: "http://x.example/"}},
+		"exec must be true":           {ID: "a", Provider: ProviderProgram, Program: &ProgramConfig{Path: "/bin/true"}},
+		"clean absolute path":         {ID: "a", Provider: ProviderProgram, Program: &ProgramConfig{Path: "true"}, Effects: Effects{Exec: true}},
+		"no :http, :program or :wasm": {ID: "a", Provider: ProviderLocal, Program: &ProgramConfig{Path: "/bin/true"}},
+		"invalid host pattern":        {ID: "a", Provider: ProviderLocal, Effects: Effects{Network: []string{"a b"}}},
+		"must be absolute":            {ID: "a", Provider: ProviderLocal, Effects: Effects{FSWrite: []string{"x"}}},
+		"invalid :method":             {ID: "a", Provider: ProviderHTTP, HTTP: &HTTPConfig{URL: "http://x.example/", Method: "get"}, Effects: Effects{Network: []string{"*"}}},
+		"invalid http output mode":    {ID: "a", Provider: ProviderHTTP, HTTP: &HTTPConfig{URL: "http://x.example/", Output: "xml"}, Effects: Effects{Network: []string{"*"}}},
 	}
 	for want, m := range bad {
 		if err := m.Validate(); err == nil || !strings.Contains(err.Error(), want) {

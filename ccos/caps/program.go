@@ -57,7 +57,7 @@ func programProvider(id string, cfg *ProgramConfig) (Func, func([]value.Value) (
 		cctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		cmd := exec.CommandContext(cctx, cfg.Path, append(append([]string(nil), cfg.Args...), argv...)...)
-		cmd.Env = []string{programPATH}
+		cmd.Env = append([]string{programPATH}, env.ProgramEnv...)
 		progSetGroup(cmd)
 		cmd.WaitDelay = programWaitDelay
 		if stdin != nil {

@@ -366,20 +366,30 @@ func (h *host) execute(ctx context.Context, s *stepState, c *caps.Capability, ar
 		}
 	}
 	prof := s.effective()
-	var provider sandbox.Provider = sandbox.InProcess{}
-	if prof.Isolation != security.Inherit {
-		provider = r.o.cfg.Sandbox
-	}
 	h.progress(Event{Kind: CallStarted, Path: path, Name: c.ID, Depth: s.depth + 1})
 	start := time.Now()
-	v, usage, err := provider.Run(ctx, &sandbox.Request{Capability: c, Args: args, Env: r.env}, prof)
+	provider, err := r.o.provider(c, prof)
+	var v value.Value
+	var usage sandbox.Usage
+	if err == nil {
+		v, usage, err = provider.Run(ctx, &sandbox.Request{Capability: c, Args: args, Env: r.env, Violation: func(sv *security.Violation) {
+			h.violation(ctx, s, callID, c.ID, sv)
+		}}, prof)
+	} else {
+		err = h.violation(ctx, s, callID, c.ID, err)
+		provider = sandbox.Mock{}
+	}
 	wall := time.Since(start)
 	var nh *caps.NeedsHuman
 	if errors.As(err, &nh) {
 		return nil, &pauseErr{prompt: nh.Prompt, path: path, callID: callID}
 	}
 	ms := wall.Milliseconds()
-	meta := mapOf("path", value.String(path), "provider", value.String(provider.Name()), "wall-us", value.Int(wall.Microseconds()))
+	meta := mapOf("path", value.String(path), "provider", value.String(provider.Name()), "wall-us", value.Int(wall.Microseconds()),
+		"isolation", value.Keyword(prof.Isolation.String()))
+	if vp, ok := provider.(sandbox.Versioned); ok {
+		meta = meta.Assoc(value.Keyword("provider-version"), value.String(vp.Version()))
+	}
 	if usage.CPU > 0 {
 		meta = meta.Assoc(value.Keyword("cpu-us"), value.Int(usage.CPU.Microseconds()))
 	}
@@ -406,6 +416,37 @@ func (h *host) execute(ctx context.Context, s *stepState, c *caps.Capability, ar
 	}
 	h.progress(ev)
 	return v, err
+}
+
+// stateful capabilities keep per-run state (open file handles) that a
+// per-call sandbox worker cannot hold: they run in process, after the
+// capability-boundary checks.
+var stateful = map[string]bool{"ccos.io.open-file": true, "ccos.io.read-line": true, "ccos.io.write-line": true, "ccos.io.close-file": true}
+
+// provider chooses how a call runs: WebAssembly capabilities in the wasm
+// provider; calls of inherit-level steps in process; isolated and
+// sandboxed steps in the configured providers. A missing or unavailable
+// provider fails the call closed.
+func (o *Orchestrator) provider(c *caps.Capability, prof *profile.StepProfile) (sandbox.Provider, error) {
+	var p sandbox.Provider
+	var what string
+	switch {
+	case c.WASM != nil:
+		p, what = o.cfg.WASM, "WebAssembly capabilities"
+	case prof.Isolation == security.Inherit || stateful[c.ID]:
+		return sandbox.InProcess{}, nil
+	case prof.Isolation == security.Sandboxed:
+		p, what = o.cfg.Sandboxed, "sandboxed steps"
+	default:
+		p, what = o.cfg.Isolated, "isolated steps"
+	}
+	if p == nil {
+		return nil, &security.Violation{Kind: "isolation", Subject: c.ID, Reason: "no sandbox provider is configured for " + what}
+	}
+	if err := p.Available(); err != nil {
+		return nil, &security.Violation{Kind: "isolation", Subject: c.ID, Reason: fmt.Sprintf("sandbox provider %s is unavailable: %v", p.Name(), err)}
+	}
+	return p, nil
 }
 
 func (r *run) chargeCost(c *caps.Capability) error {

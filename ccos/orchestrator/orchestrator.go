@@ -36,9 +36,12 @@ type Config struct {
 	Intents *intents.Graph
 	Plans   *plans.Archive
 	Caps    *caps.Marketplace
-	// Sandbox runs the calls of isolated and sandboxed steps (nil:
-	// in-process, enforced at the capability boundary only).
-	Sandbox sandbox.Provider
+	// Isolated and Sandboxed run the calls of isolated and sandboxed
+	// steps; WASM runs WebAssembly capabilities. A call whose provider
+	// is nil or unavailable fails closed with :security-error.
+	// (sandbox.InProcess enforces profiles at the capability boundary
+	// only; choose it explicitly.)
+	Isolated, Sandboxed, WASM sandbox.Provider
 	// LockDir holds one lock file per live run, so that a run whose
 	// process died shows as interrupted. Empty: no locks.
 	LockDir string
@@ -71,9 +74,6 @@ func New(cfg Config) *Orchestrator {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Sandbox == nil {
-		cfg.Sandbox = sandbox.InProcess{}
 	}
 	if cfg.Limits.MaxSteps == 0 {
 		cfg.Limits.MaxSteps = 1_000_000_000

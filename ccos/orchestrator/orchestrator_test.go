@@ -14,6 +14,7 @@ import (
 	"github.com/ccos-go/ccos/ccos/ledger/ledgertest"
 	"github.com/ccos-go/ccos/ccos/model"
 	"github.com/ccos-go/ccos/ccos/plans"
+	"github.com/ccos-go/ccos/ccos/sandbox"
 	"github.com/ccos-go/ccos/ccos/security"
 	"github.com/ccos-go/ccos/ccos/store"
 	"github.com/ccos-go/ccos/ccos/store/sqlite"
@@ -34,8 +35,11 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 
 func newFixtureOn(t testing.TB, st store.Store, led *ledger.Ledger, mod func(*Config)) *fixture {
 	out := &bytes.Buffer{}
+	// The tests run isolated steps in process (boundary checks only);
+	// the OS sandboxes have their own tests.
 	cfg := Config{Ledger: led, Store: st, Intents: intents.New(st, led), Plans: plans.New(st, led),
-		Caps: caps.NewDefault(), LockDir: t.TempDir(), Out: out}
+		Caps: caps.NewDefault(), LockDir: t.TempDir(), Out: out,
+		Isolated: sandbox.InProcess{}, Sandboxed: sandbox.InProcess{}}
 	if mod != nil {
 		mod(&cfg)
 	}

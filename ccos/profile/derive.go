@@ -234,7 +234,12 @@ func (e *effects) add(cp *caps.Capability, u *use) error {
 	e.download = e.download || m.Hints.Download
 	e.nondeterministic = e.nondeterministic || !ef.Deterministic
 
-	declared, declaredNet := false, false
+	// The targets of an http or program capability name its URL or
+	// program, not the files or variables it uses: for those classes
+	// its declared effects count.
+	declared, declaredNet, declaredFS, declaredEnv := false, false, false, false
+	isFS := len(ef.FSRead) > 0 || len(ef.FSWrite) > 0
+	configured := m.Program != nil || m.HTTP != nil
 	for _, s := range u.sites {
 		if s.opaque || cp.TargetsOf == nil {
 			declared = true
@@ -253,6 +258,12 @@ func (e *effects) add(cp *caps.Capability, u *use) error {
 		if isNet && len(t.URLs) == 0 {
 			declaredNet = true
 		}
+		if configured && isFS && len(t.Reads) == 0 && len(t.Writes) == 0 {
+			declaredFS = true
+		}
+		if configured && len(ef.Env) > 0 && len(t.Env) == 0 {
+			declaredEnv = true
+		}
 	}
 	if declared || declaredNet {
 		for _, h := range ef.Network {
@@ -263,7 +274,7 @@ func (e *effects) add(cp *caps.Capability, u *use) error {
 			}
 		}
 	}
-	if declared {
+	if declared || declaredFS {
 		for _, r := range ef.FSRead {
 			if r = canonRoot(r); r == anyPath {
 				e.readAll = true
@@ -278,6 +289,8 @@ func (e *effects) add(cp *caps.Capability, u *use) error {
 				e.writes = append(e.writes, w)
 			}
 		}
+	}
+	if declared || declaredEnv {
 		for _, v := range ef.Env {
 			if v == "*" {
 				e.envAll = true

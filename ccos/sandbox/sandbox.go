@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccos-go/ccos/ccos/caps"
 	"github.com/ccos-go/ccos/ccos/profile"
+	"github.com/ccos-go/ccos/ccos/security"
 	"github.com/ccos-go/ccos/rtfs/value"
 )
 
@@ -19,6 +20,10 @@ type Request struct {
 	Capability *caps.Capability
 	Args       []value.Value
 	Env        *caps.Env
+	// Violation, when set, is told about every operation the sandbox
+	// refused (an egress denial, a limit reached, a permission error):
+	// the orchestrator records each as a SecurityViolation.
+	Violation func(*security.Violation)
 }
 
 // Usage is what a provider measured while running a call. Zero fields
@@ -56,4 +61,28 @@ func (InProcess) Run(ctx context.Context, req *Request, _ *profile.StepProfile) 
 	start := time.Now()
 	v, err := caps.Invoke(ctx, req.Capability, req.Env, req.Args)
 	return v, Usage{Wall: time.Since(start)}, err
+}
+
+// Versioned is implemented by providers that can say which version of
+// their mechanism ran a call (recorded with its result).
+type Versioned interface {
+	Version() string
+}
+
+// Mock is for unit tests only: it runs inherit-level calls in process
+// and refuses every call of an isolated or sandboxed step.
+type Mock struct{}
+
+// Name implements Provider.
+func (Mock) Name() string { return "mock" }
+
+// Available implements Provider.
+func (Mock) Available() error { return nil }
+
+// Run implements Provider.
+func (Mock) Run(ctx context.Context, req *Request, p *profile.StepProfile) (value.Value, Usage, error) {
+	if p != nil && p.Isolation != security.Inherit {
+		return nil, Usage{}, value.NewError(value.ErrSecurity, "the mock sandbox provider refuses %s steps", p.Isolation)
+	}
+	return InProcess{}.Run(ctx, req, p)
 }

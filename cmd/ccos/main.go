@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/ccos-go/ccos/ccos/sandbox/process"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -41,6 +43,10 @@ func commands() []command {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == process.WorkerArg {
+		// This process is a sandbox worker started by the orchestrator.
+		os.Exit(process.RunWorker())
+	}
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 	os.Exit(c.main(os.Args[1:]))
 }

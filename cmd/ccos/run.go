@@ -19,6 +19,9 @@ import (
 	"github.com/ccos-go/ccos/ccos/caps"
 	"github.com/ccos-go/ccos/ccos/orchestrator"
 	"github.com/ccos-go/ccos/ccos/plans"
+	"github.com/ccos-go/ccos/ccos/sandbox"
+	"github.com/ccos-go/ccos/ccos/sandbox/process"
+	"github.com/ccos-go/ccos/ccos/sandbox/wasm"
 	"github.com/ccos-go/ccos/ccos/security"
 	"github.com/ccos-go/ccos/rtfs/syntax"
 	"github.com/ccos-go/ccos/rtfs/value"
@@ -43,6 +46,7 @@ type contextFlags struct {
 	preset                                  string
 	allow, allowHost, allowRead, allowWrite listFlag
 	downgrade                               bool
+	sandbox                                 string
 }
 
 func (cf *contextFlags) register(fs *flag.FlagSet) {
@@ -52,6 +56,31 @@ func (cf *contextFlags) register(fs *flag.FlagSet) {
 	fs.Var(&cf.allowRead, "allow-read", "allow reading under `PATH`; repeatable")
 	fs.Var(&cf.allowWrite, "allow-write", "allow reading and writing under `PATH`; repeatable")
 	fs.BoolVar(&cf.downgrade, "downgrade-isolation", false, "run steps whose isolation level the context disallows at a lower level instead of refusing them")
+	fs.StringVar(&cf.sandbox, "sandbox", "process", "sandbox `PROVIDER` for isolated and sandboxed steps: process, bwrap, or inprocess (capability-boundary checks only)")
+}
+
+// providers returns the sandbox providers the flags choose, and a
+// function that releases them.
+func (cf *contextFlags) providers() (isolated, sandboxed sandbox.Provider, closeFn func(), err error) {
+	switch cf.sandbox {
+	case "process":
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		p := process.New(exe)
+		return p, p, func() { p.Close() }, nil
+	case "bwrap":
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		p := process.NewBwrap(exe)
+		return p, p, func() { p.Close() }, nil
+	case "inprocess":
+		return sandbox.InProcess{}, sandbox.InProcess{}, func() {}, nil
+	}
+	return nil, nil, nil, fmt.Errorf("unknown --sandbox %q (want process, bwrap or inprocess)", cf.sandbox)
 }
 
 // pureBuiltins are allowed in every context but pure: they touch nothing.
@@ -150,7 +179,7 @@ func runRun(c *cli, args []string) int {
 	if err != nil {
 		return usageError(c, fs, "%v", err)
 	}
-	return withRuntime(c, "run", &d, func(ctx context.Context, o *orchestrator.Orchestrator, p *progress) (int, error) {
+	return withRuntime(c, "run", &d, &cf, func(ctx context.Context, o *orchestrator.Orchestrator, p *progress) (int, error) {
 		res, err := o.Run(ctx, &orchestrator.Request{File: file, IntentID: *intentID, Goal: *goal, Context: sctx,
 			Started: func(id string) { fmt.Fprintf(c.stderr, "run: %s\n", id); p.start() }})
 		return finishRun(c, d.json, p, res, err)
@@ -236,7 +265,13 @@ func finishRun(c *cli, asJSON bool, p *progress, res *orchestrator.Result, err e
 // marketplace and the orchestrator, and runs fn. SIGINT and SIGTERM
 // cancel the run's context (the run then fails with :timeout and is
 // recorded).
-func withRuntime(c *cli, name string, d *dataFlags, fn func(ctx context.Context, o *orchestrator.Orchestrator, p *progress) (int, error)) int {
+func withRuntime(c *cli, name string, d *dataFlags, cf *contextFlags, fn func(ctx context.Context, o *orchestrator.Orchestrator, p *progress) (int, error)) int {
+	isolated, sandboxed, release, err := cf.providers()
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ccos %s: %v\n", name, err)
+		return exitUsage
+	}
+	defer release()
 	return withData(c, name, d, true, func(ctx context.Context, e *dataEnv) (int, error) {
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -245,10 +280,15 @@ func withRuntime(c *cli, name string, d *dataFlags, fn func(ctx context.Context,
 			return exitUsage, err
 		}
 		p := newProgress(c.stderr)
+		rt, err := wasm.New(ctx)
+		if err != nil {
+			return 1, err
+		}
+		defer rt.Close(context.Background())
 		cfg := orchestrator.Config{
-			Ledger: e.led, Store: e.st, Intents: e.graph, Plans: e.plans, Caps: mk,
+			Ledger: e.led, Store: e.st, Intents: e.graph, Plans: e.plans, Caps: mk, WASM: &wasm.Provider{R: rt},
 			LockDir: filepath.Join(e.home.Dir(), "runs"), Out: c.stdout, Progress: p.event,
-			LLM: llmConfig(),
+			LLM: llmConfig(), Isolated: isolated, Sandboxed: sandboxed,
 		}
 		if f, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			cfg.Human = &caps.TerminalHuman{In: c.stdin, Out: c.stderr}
@@ -285,6 +325,8 @@ func runResume(c *cli, args []string) int {
 	var d dataFlags
 	d.register(fs, true)
 	answer := fs.String("answer", "", "answer `TEXT` to the question the run is paused on")
+	var cf contextFlags
+	fs.StringVar(&cf.sandbox, "sandbox", "process", "sandbox `PROVIDER` for isolated and sandboxed steps: process, bwrap, or inprocess")
 	pos, code, done := parseArgs(c, fs, args)
 	if done {
 		return code
@@ -296,7 +338,7 @@ func runResume(c *cli, args []string) int {
 	if flagSet(fs, "answer") {
 		opts.Answer = answer
 	}
-	return withRuntime(c, "resume", &d, func(ctx context.Context, o *orchestrator.Orchestrator, p *progress) (int, error) {
+	return withRuntime(c, "resume", &d, &cf, func(ctx context.Context, o *orchestrator.Orchestrator, p *progress) (int, error) {
 		opts.Started = func(id string) { fmt.Fprintf(c.stderr, "run: %s (resumed)\n", id); p.start() }
 		res, err := o.Resume(ctx, pos[0], opts)
 		return finishRun(c, d.json, p, res, err)

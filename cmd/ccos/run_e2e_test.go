@@ -324,11 +324,15 @@ func TestResumeAfterKillDuringNonIdempotentCall(t *testing.T) {
 	dir := t.TempDir()
 	work := t.TempDir()
 	out := filepath.Join(work, "out.txt")
+	// A program capability that may write to work/ (it runs sandboxed).
+	os.MkdirAll(filepath.Join(dir, "capabilities"), 0o755)
+	os.WriteFile(filepath.Join(dir, "capabilities", "shell.rtfs"), []byte(fmt.Sprintf(
+		`{:id "shell.run" :provider :program :program {:path "/bin/sh" :args ["-c"]} :effects {:exec true :fs {:write [%q]}}}`, work)), 0o644)
 	plan := writeFile(t, "crash.rtfs", fmt.Sprintf(`
 (step "one" (call :ccos.io.write-file %[1]q "one\n" {:append true}))
-(step "two" (call :ccos.system.execute "/bin/sh" "-c" "echo two >> %[1]s; sleep 5"))
+(step "two" (call :shell.run "echo two >> %[1]s; sleep 5"))
 :done`, out))
-	cmd, stderr := startRun(t, dir, "run", plan, "--allow", "ccos.io.*", "--allow", "ccos.system.execute", "--allow-write", work)
+	cmd, stderr := startRun(t, dir, "run", plan, "--allow", "ccos.io.*", "--allow", "shell.*", "--allow-write", work)
 	waitFor(t, "the second write", fileIs(out, "one\ntwo\n"))
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
