@@ -46,7 +46,7 @@ type contextFlags struct {
 	preset                                  string
 	allow, allowHost, allowRead, allowWrite listFlag
 	downgrade                               bool
-	sandbox                                 string
+	sandbox, sandboxed                      string
 }
 
 func (cf *contextFlags) register(fs *flag.FlagSet) {
@@ -56,31 +56,49 @@ func (cf *contextFlags) register(fs *flag.FlagSet) {
 	fs.Var(&cf.allowRead, "allow-read", "allow reading under `PATH`; repeatable")
 	fs.Var(&cf.allowWrite, "allow-write", "allow reading and writing under `PATH`; repeatable")
 	fs.BoolVar(&cf.downgrade, "downgrade-isolation", false, "run steps whose isolation level the context disallows at a lower level instead of refusing them")
-	fs.StringVar(&cf.sandbox, "sandbox", "process", "sandbox `PROVIDER` for isolated and sandboxed steps: process, bwrap, or inprocess (capability-boundary checks only)")
+	fs.StringVar(&cf.sandbox, "sandbox", "process", "sandbox `PROVIDER` for isolated and sandboxed steps: process, bwrap, gvisor, or inprocess (capability-boundary checks only)")
+	fs.StringVar(&cf.sandboxed, "sandboxed", "", "sandbox `PROVIDER` for sandboxed steps only (e.g. gvisor; default: as --sandbox)")
 }
 
 // providers returns the sandbox providers the flags choose, and a
 // function that releases them.
 func (cf *contextFlags) providers() (isolated, sandboxed sandbox.Provider, closeFn func(), err error) {
-	switch cf.sandbox {
-	case "process":
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		p := process.New(exe)
-		return p, p, func() { p.Close() }, nil
-	case "bwrap":
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		p := process.NewBwrap(exe)
-		return p, p, func() { p.Close() }, nil
-	case "inprocess":
-		return sandbox.InProcess{}, sandbox.InProcess{}, func() {}, nil
+	iso, release1, err := newProvider(cf.sandbox)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return nil, nil, nil, fmt.Errorf("unknown --sandbox %q (want process, bwrap or inprocess)", cf.sandbox)
+	if cf.sandboxed == "" || cf.sandboxed == cf.sandbox {
+		return iso, iso, release1, nil
+	}
+	sb, release2, err := newProvider(cf.sandboxed)
+	if err != nil {
+		release1()
+		return nil, nil, nil, err
+	}
+	return iso, sb, func() { release1(); release2() }, nil
+}
+
+// newProvider builds the sandbox provider called name.
+func newProvider(name string) (sandbox.Provider, func(), error) {
+	if name == "inprocess" {
+		return sandbox.InProcess{}, func() {}, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, nil, err
+	}
+	var p *process.Provider
+	switch name {
+	case "process":
+		p = process.New(exe)
+	case "bwrap":
+		p = process.NewBwrap(exe)
+	case "gvisor":
+		p = process.NewGVisor(exe)
+	default:
+		return nil, nil, fmt.Errorf("unknown sandbox provider %q (want process, bwrap, gvisor or inprocess)", name)
+	}
+	return p, func() { p.Close() }, nil
 }
 
 // pureBuiltins are allowed in every context but pure: they touch nothing.
@@ -326,7 +344,8 @@ func runResume(c *cli, args []string) int {
 	d.register(fs, true)
 	answer := fs.String("answer", "", "answer `TEXT` to the question the run is paused on")
 	var cf contextFlags
-	fs.StringVar(&cf.sandbox, "sandbox", "process", "sandbox `PROVIDER` for isolated and sandboxed steps: process, bwrap, or inprocess")
+	fs.StringVar(&cf.sandbox, "sandbox", "process", "sandbox `PROVIDER` for isolated and sandboxed steps: process, bwrap, gvisor, or inprocess")
+	fs.StringVar(&cf.sandboxed, "sandboxed", "", "sandbox `PROVIDER` for sandboxed steps only (default: as --sandbox)")
 	pos, code, done := parseArgs(c, fs, args)
 	if done {
 		return code

@@ -64,7 +64,7 @@ func sandboxName(t *testing.T) string {
 }
 
 // sandboxProviders are the OS sandboxes every sandbox test runs under.
-var sandboxProviders = []string{"process", "bwrap"}
+var sandboxProviders = []string{"process", "bwrap", "gvisor"}
 
 // forEachProvider runs f once per sandbox provider, as subtests named
 // after them; a provider whose tool is missing is skipped unless CI
@@ -72,12 +72,13 @@ var sandboxProviders = []string{"process", "bwrap"}
 func forEachProvider(t *testing.T, f func(t *testing.T)) {
 	for _, p := range sandboxProviders {
 		t.Run(p, func(t *testing.T) {
-			if p == "bwrap" {
-				if _, err := exec.LookPath("bwrap"); err != nil {
+			tool := map[string]string{"bwrap": "bwrap", "gvisor": "runsc"}[p]
+			if tool != "" {
+				if _, err := exec.LookPath(tool); err != nil {
 					if os.Getenv("CCOS_REQUIRE_SANDBOX") != "" {
-						t.Fatal("bwrap is required here but not installed")
+						t.Fatalf("%s is required here but not installed", tool)
 					}
-					t.Skip("bwrap not installed")
+					t.Skipf("%s not installed", tool)
 				}
 			}
 			f(t)
@@ -179,7 +180,9 @@ func TestSandboxDirectDialRefused(t *testing.T) {
 			t.Fatal("the host listener accepted a connection from the sandbox")
 		default:
 		}
-		if !strings.Contains(violationText(vs), ln.Addr().String()) {
+		// gVisor's network stack refuses the connect inside its own
+		// kernel, where no per-connect supervision reaches.
+		if sandboxName(t) != "gvisor" && !strings.Contains(violationText(vs), ln.Addr().String()) {
 			t.Errorf("no SecurityViolation naming %s:\n%s", ln.Addr(), violationText(vs))
 		}
 	})
@@ -323,6 +326,9 @@ func TestSandboxEnvironmentAndSyscalls(t *testing.T) {
 		out, r, _ := probeRun(t, dir, "probe.run", "env", "CCOS_TEST_SECRET")
 		if r.code != 0 || strings.Contains(out, "hunter2") || !strings.Contains(out, "(unset)") {
 			t.Fatalf("the parent's secret is visible in the sandbox\n%v", r)
+		}
+		if sandboxName(t) == "gvisor" {
+			return // ptrace and mount are gVisor's own kernel's, not the host's
 		}
 		for _, sc := range []string{"ptrace", "mount"} {
 			out, r, _ := probeRun(t, dir, "probe.run", sc)

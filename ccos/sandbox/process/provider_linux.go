@@ -40,9 +40,13 @@ const DefaultPids = 64
 type Provider struct {
 	exe     string
 	bwrap   string // path of bwrap, for the bwrap provider
+	runsc   string // path of runsc, for the gvisor provider
 	cgroups *cgroup.Manager
 	tmp     string
 	unavail error
+
+	versionOnce sync.Once
+	version     string
 
 	poolOnce sync.Once
 	pool     chan *worker
@@ -95,8 +99,11 @@ func New(exe string) *Provider {
 
 // Name implements sandbox.Provider.
 func (p *Provider) Name() string {
-	if p.bwrap != "" {
+	switch {
+	case p.bwrap != "":
 		return "bwrap"
+	case p.runsc != "":
+		return "gvisor"
 	}
 	return "process"
 }
@@ -104,6 +111,11 @@ func (p *Provider) Name() string {
 // Version reports the provider's version for the record: the kernel's
 // Landlock ABI and the cgroup version (and bwrap's version).
 func (p *Provider) Version() string {
+	p.versionOnce.Do(func() { p.version = p.findVersion() })
+	return p.version
+}
+
+func (p *Provider) findVersion() string {
 	v := fmt.Sprintf("landlock-abi-%d", confine.LandlockABI())
 	if p.cgroups != nil {
 		v += fmt.Sprintf(" cgroup-v%d", p.cgroups.Version())
@@ -111,6 +123,11 @@ func (p *Provider) Version() string {
 	if p.bwrap != "" {
 		if out, err := exec.Command(p.bwrap, "--version").Output(); err == nil {
 			v += " " + strings.TrimSpace(string(out))
+		}
+	}
+	if p.runsc != "" {
+		if out, err := exec.Command(p.runsc, "--version").Output(); err == nil {
+			v = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
 		}
 	}
 	return v
@@ -174,7 +191,7 @@ func (p *Provider) Run(ctx context.Context, sreq *sandbox.Request, prof *profile
 	}
 	req.Timeout = timeout
 
-	limits := cgroup.Limits{MemoryBytes: prof.Limits.MaxMemoryBytes, CPUs: prof.Limits.MaxCPUUsage, Pids: DefaultPids}
+	limits := cgroup.Limits{MemoryBytes: prof.Limits.MaxMemoryBytes, CPUs: prof.Limits.MaxCPUUsage, Pids: p.pidsLimit()}
 	w, err := p.worker(req)
 	if err != nil {
 		return nil, sandbox.Usage{}, value.NewError(value.ErrSecurity, "sandbox: %v", err)
@@ -319,6 +336,9 @@ type worker struct {
 	watch  *os.File // our end of the socket the seccomp listener arrives on
 	stderr *bytes.Buffer
 	dir    string // private directory for this worker's proxy socket
+	// gvisorID is the gVisor container to delete afterwards.
+	gvisorID string
+	p        *Provider
 }
 
 // release kills what is left of the worker and removes its cgroup and
@@ -332,8 +352,21 @@ func (w *worker) release() {
 	w.reqW.Close()
 	w.respR.Close()
 	w.watch.Close()
+	if w.gvisorID != "" {
+		w.p.gvisorDelete(w.gvisorID)
+	}
 	w.g.Remove()
 	os.RemoveAll(w.dir)
+}
+
+// pidsLimit is the cgroup's task limit. gVisor runs the sandboxed
+// processes as goroutines of its own kernel (limited inside by
+// RLIMIT_NPROC), but its own threads count here.
+func (p *Provider) pidsLimit() int64 {
+	if p.runsc != "" {
+		return gvisorHostTasks
+	}
+	return DefaultPids
 }
 
 // idleLimits hold a pre-started worker until a call gives it its own.
@@ -348,7 +381,7 @@ const poolSize = 2
 // provider keeps a pool (the process provider, whose workers do not
 // depend on the call until they read the request), else a new one.
 func (p *Provider) worker(req *request) (*worker, error) {
-	if p.bwrap != "" {
+	if p.bwrap != "" || p.runsc != "" {
 		return p.spawn(req)
 	}
 	p.poolOnce.Do(func() { p.pool = make(chan *worker, poolSize) })
@@ -365,7 +398,7 @@ func (p *Provider) worker(req *request) (*worker, error) {
 // call for the CPU).
 func (p *Provider) afterCall(w *worker) {
 	w.release()
-	if p.bwrap == "" {
+	if p.bwrap == "" && p.runsc == "" {
 		p.refill()
 	}
 }
@@ -392,7 +425,9 @@ func (p *Provider) spawn(req *request) (*worker, error) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, err
 	}
-	g, err := p.cgroups.Create(name, idleLimits)
+	idle := idleLimits
+	idle.Pids = p.pidsLimit()
+	g, err := p.cgroups.Create(name, idle)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("cgroup: %w", err)
@@ -422,11 +457,28 @@ func (p *Provider) spawn(req *request) (*worker, error) {
 		return nil, err
 	}
 	watch, watchChild := os.NewFile(uintptr(fds[0]), "watch"), os.NewFile(uintptr(fds[1]), "watch-child")
-	w := &worker{g: g, reqW: reqW, respR: respR, watch: watch, stderr: &bytes.Buffer{}, dir: dir}
-	cmd := p.command(req, dir)
+	w := &worker{g: g, reqW: reqW, respR: respR, watch: watch, stderr: &bytes.Buffer{}, dir: dir, p: p}
+	cmd, err := p.command(req, dir, name)
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		respR.Close()
+		respW.Close()
+		watch.Close()
+		watchChild.Close()
+		g.Remove()
+		os.RemoveAll(dir)
+		return nil, err
+	}
 	cmd.Env = []string{}
 	cmd.Dir = "/"
-	cmd.ExtraFiles = []*os.File{reqR, respW, watchChild}
+	if p.runsc != "" {
+		// gVisor passes only standard I/O into the sandbox.
+		cmd.Stdin, cmd.Stdout = reqR, respW
+		w.gvisorID = name
+	} else {
+		cmd.ExtraFiles = []*os.File{reqR, respW, watchChild}
+	}
 	cmd.Stderr = &limitedBuffer{b: w.stderr, max: 64 << 10}
 	w.cmd = cmd
 	err = g.Start(cmd)
@@ -446,14 +498,17 @@ func (p *Provider) spawn(req *request) (*worker, error) {
 
 // command is the worker's command: the ccos binary in new namespaces, or
 // under bubblewrap.
-func (p *Provider) command(req *request, dir string) *exec.Cmd {
+func (p *Provider) command(req *request, dir, name string) (*exec.Cmd, error) {
+	if p.runsc != "" {
+		return p.gvisorCommand(req, dir, name)
+	}
 	if p.bwrap == "" {
 		cmd := exec.Command(p.exe, WorkerArg)
 		cmd.SysProcAttr = &syscall.SysProcAttr{
 			Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
 			Pdeathsig:  syscall.SIGKILL,
 		}
-		return cmd
+		return cmd, nil
 	}
 	args := []string{"--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
 		"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--ro-bind", p.exe, p.exe}
@@ -484,7 +539,7 @@ func (p *Provider) command(req *request, dir string) *exec.Cmd {
 	args = append(args, "--", p.exe, WorkerArg, preparedArg)
 	cmd := exec.Command(p.bwrap, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	return cmd
+	return cmd, nil
 }
 
 // request builds the worker's request from the call and the profile.

@@ -32,6 +32,10 @@ import (
 func RunWorker() int {
 	reqF := os.NewFile(requestFD, "request")
 	respF := os.NewFile(responseFD, "response")
+	inGVisor := len(os.Args) > 2 && os.Args[2] == gvisorArg
+	if inGVisor {
+		reqF, respF = os.Stdin, os.Stdout
+	}
 	if reqF == nil || respF == nil {
 		fmt.Fprintln(os.Stderr, "ccos sandbox worker: started without its pipes")
 		return 2
@@ -39,7 +43,7 @@ func RunWorker() int {
 	// Everything that does not depend on the call happens before the
 	// request arrives: a pre-started worker has it done when the call
 	// comes.
-	prepared := len(os.Args) > 2 && os.Args[2] == preparedArg
+	prepared := len(os.Args) > 2 && (os.Args[2] == preparedArg || inGVisor)
 	setupErr := setup(prepared)
 	builtins := map[string]*caps.Capability{}
 	for _, c := range caps.Builtins() {
@@ -57,7 +61,7 @@ func RunWorker() int {
 	if setupErr != nil {
 		resp = fail(value.ErrSecurity, "sandbox: %v", setupErr)
 	} else {
-		resp = work(&req, builtins)
+		resp = work(&req, builtins, inGVisor)
 	}
 	if err := json.NewEncoder(respF).Encode(resp); err != nil {
 		fmt.Fprintln(os.Stderr, "ccos sandbox worker: writing the response:", err)
@@ -90,7 +94,7 @@ func fail(typ value.Keyword, format string, args ...any) *response {
 	return &response{Err: &errorInfo{Type: string(typ), Message: fmt.Sprintf(format, args...)}}
 }
 
-func work(req *request, builtins map[string]*caps.Capability) *response {
+func work(req *request, builtins map[string]*caps.Capability, inGVisor bool) *response {
 	ctx := context.Background()
 	if req.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -134,18 +138,21 @@ func work(req *request, builtins map[string]*caps.Capability) *response {
 	var args []value.Value
 	vec.Range(func(_ int, v value.Value) bool { args = append(args, v); return true })
 
-	if err := confine.Landlock(confine.FS{ReadOnly: req.ReadOnly, ReadWrite: req.ReadWrite}, confine.Net{Restrict: true, ConnectPorts: ports}); err != nil {
-		return fail(value.ErrSecurity, "sandbox: landlock: %v", err)
-	}
-	if req.Sandboxed {
-		if err := confine.Seccomp(); err != nil {
-			return fail(value.ErrSecurity, "sandbox: seccomp: %v", err)
+	if !inGVisor {
+		if err := confine.Landlock(confine.FS{ReadOnly: req.ReadOnly, ReadWrite: req.ReadWrite}, confine.Net{Restrict: true, ConnectPorts: ports}); err != nil {
+			return fail(value.ErrSecurity, "sandbox: landlock: %v", err)
 		}
-	}
-	// From here on every connect(2) of the worker and of the programs it
-	// starts is decided, and denials recorded, by the parent.
-	if err := netwatch.Install(os.NewFile(watchFD, "watch")); err != nil {
-		return fail(value.ErrSecurity, "sandbox: connect supervision: %v", err)
+		if req.Sandboxed {
+			if err := confine.Seccomp(); err != nil {
+				return fail(value.ErrSecurity, "sandbox: seccomp: %v", err)
+			}
+		}
+		// From here on every connect(2) of the worker and of the
+		// programs it starts is decided, and denials recorded, by the
+		// parent.
+		if err := netwatch.Install(os.NewFile(watchFD, "watch")); err != nil {
+			return fail(value.ErrSecurity, "sandbox: connect supervision: %v", err)
+		}
 	}
 	v, err := caps.Invoke(ctx, c, env, args)
 	env.Files.CloseAll()
