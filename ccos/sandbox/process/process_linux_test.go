@@ -5,6 +5,7 @@ package process
 import (
 	"context"
 	"os"
+	"os/exec"
 	"slices"
 	"testing"
 	"time"
@@ -85,6 +86,79 @@ func TestReadOutsideRootsFails(t *testing.T) {
 	}
 	if len(got) == 0 {
 		t.Fatal("no violation reported")
+	}
+}
+
+// BenchmarkProviders measures start-to-result latency of one isolated
+// ccos.echo call through each provider (p50, p95), next to bare bwrap
+// and `runsc do` running /bin/true, in the same run:
+//
+//	go test -run '^$' -bench Providers -benchtime 200x ./ccos/sandbox/process
+func BenchmarkProviders(b *testing.B) {
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := builtin(b, "ccos.echo")
+	report := func(b *testing.B, lat []time.Duration) {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds()), "p95-µs")
+		b.ReportMetric(0, "ns/op")
+	}
+	for _, name := range []string{"process", "bwrap", "gvisor"} {
+		b.Run(name, func(b *testing.B) {
+			var p *Provider
+			switch name {
+			case "process":
+				p = New(exe)
+			case "bwrap":
+				p = NewBwrap(exe)
+			default:
+				p = NewGVisor(exe)
+			}
+			defer p.Close()
+			if err := p.Available(); err != nil {
+				b.Skip(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			for i := range b.N {
+				if name == "process" {
+					b.StopTimer()
+					p.warmUp()
+					b.StartTimer()
+				}
+				start := time.Now()
+				if _, _, err := p.Run(context.Background(), &sandbox.Request{Capability: c, Args: []value.Value{value.Int(i)}}, isolated()); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			report(b, lat)
+		})
+	}
+	bare := map[string][]string{
+		"bare-bwrap":    {"bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/usr", "/usr", "--ro-bind", "/lib", "/lib", "--ro-bind", "/lib64", "/lib64", "--ro-bind", "/bin", "/bin", "--proc", "/proc", "--dev", "/dev", "/bin/true"},
+		"bare-runsc-do": {"runsc", "--platform=ptrace", "--network=none", "do", "/bin/true"},
+	}
+	for _, name := range []string{"bare-bwrap", "bare-runsc-do"} {
+		b.Run(name, func(b *testing.B) {
+			argv := bare[name]
+			if _, err := exec.LookPath(argv[0]); err != nil {
+				b.Skip(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			for range b.N {
+				start := time.Now()
+				cmd := exec.Command(argv[0], argv[1:]...)
+				cmd.Dir = b.TempDir()
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%v: %s", err, out)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			report(b, lat)
+		})
 	}
 }
 

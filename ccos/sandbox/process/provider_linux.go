@@ -517,7 +517,10 @@ func (p *Provider) command(req *request, dir, name string) (*exec.Cmd, error) {
 		rw   bool
 	}
 	var binds []bind
-	for _, r := range req.ReadOnly {
+	// The worker itself is linked against the C library: the system
+	// libraries are bound whatever the profile says (Landlock inside
+	// still limits the call to the profile's roots).
+	for _, r := range append(append([]string(nil), systemReadOnly...), req.ReadOnly...) {
 		binds = append(binds, bind{r, false})
 	}
 	for _, w := range req.ReadWrite {
