@@ -81,9 +81,10 @@ func ParseFile(filename string, src []byte) (*File, error) {
 	case len(plain) == 0:
 		return nil, fileErr(syntax.Pos{File: filename, Line: 1, Col: 1}, "the file has no plan: expected a (plan ...) form or RTFS forms")
 	default:
-		f.Plan = &model.Plan{Body: sourceOf(src, plain[0], plain[len(plain)-1])}
+		f.Plan = &model.Plan{Body: plainBody(src, plain, f.Intent != nil, f.IntentPos)}
 		f.Forms = plain
 	}
+	f.Plan.Body = faithfulBody(f.Plan.Body, f.Forms)
 	f.Plan.Language = LanguageRTFS
 	if f.Intent != nil && len(f.Plan.IntentIDs) == 0 && f.Intent.ID != "" {
 		f.Plan.IntentIDs = []string{f.Intent.ID}
@@ -173,6 +174,45 @@ func end(src []byte, n syntax.Node) int {
 		i++
 	}
 	return i
+}
+
+// faithfulBody returns body if it parses back to forms, else the forms
+// printed: the archived body must be the plan that was checked (a slice
+// of the source can miss what precedes a form's position, such as
+// ^metadata).
+func faithfulBody(body string, forms []syntax.Node) string {
+	if again, err := syntax.Parse("body", []byte(body)); err == nil && len(again) == len(forms) {
+		same := true
+		for i := range forms {
+			if !syntax.Equal(again[i], forms[i]) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return body
+		}
+	}
+	parts := make([]string, len(forms))
+	for i, n := range forms {
+		parts[i] = syntax.Print(n)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// plainBody is the source of the plain forms of a file: the text from the
+// first to the last (comments included), unless the (intent ...) form
+// lies between them, in which case the forms' texts joined by newlines.
+func plainBody(src []byte, plain []syntax.Node, hasIntent bool, intentPos syntax.Pos) string {
+	first, last := plain[0], plain[len(plain)-1]
+	if !hasIntent || intentPos.Offset < first.Pos().Offset || intentPos.Offset > last.Pos().Offset {
+		return sourceOf(src, first, last)
+	}
+	parts := make([]string, len(plain))
+	for i, n := range plain {
+		parts[i] = sourceOf(src, n, n)
+	}
+	return strings.Join(parts, "\n")
 }
 
 func sourceOf(src []byte, first, last syntax.Node) string {
