@@ -851,3 +851,37 @@ func (g *Group) Update(l Limits) error {
 	}
 	return g.applyLimits(l)
 }
+
+// Sweep cleans up after processes that died while managing groups under
+// the parent: it thaws groups left frozen (a kill interrupted between
+// freezing and thawing leaves their processes stopped for ever) and
+// removes the groups that hold no process. Groups of live managers are
+// only ever empty or being killed, so sweeping cannot disturb them.
+func (m *Manager) Sweep() {
+	var parents []string
+	if m.version == 2 {
+		parents = []string{m.v2Parent}
+	} else {
+		for _, p := range m.v1Parent {
+			parents = append(parents, p)
+		}
+	}
+	for _, parent := range parents {
+		ents, err := os.ReadDir(parent)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			dir := filepath.Join(parent, e.Name())
+			if b, err := os.ReadFile(filepath.Join(dir, "freezer.state")); err == nil && strings.TrimSpace(string(b)) == "FROZEN" {
+				_ = writeFile(filepath.Join(dir, "freezer.state"), "THAWED")
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err == nil && len(strings.TrimSpace(string(b))) == 0 {
+				_ = os.Remove(dir)
+			}
+		}
+	}
+}

@@ -54,3 +54,6 @@ func (g *Group) Remove() error { return ErrUnsupported }
 
 // Update is unsupported off Linux.
 func (g *Group) Update(l Limits) error { return ErrUnsupported }
+
+// Sweep does nothing off Linux.
+func (m *Manager) Sweep() {}

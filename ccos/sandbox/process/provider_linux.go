@@ -48,6 +48,11 @@ type Provider struct {
 	versionOnce sync.Once
 	version     string
 
+	// cleanups counts calls still being cleaned up in the background;
+	// Close waits for them (a process that exits mid-kill would leave a
+	// frozen cgroup behind).
+	cleanups sync.WaitGroup
+
 	poolOnce sync.Once
 	pool     chan *worker
 	poolMu   sync.Mutex // serialises refills and Close
@@ -84,6 +89,9 @@ func New(exe string) *Provider {
 		m, err := cgroup.New("ccos")
 		if err != nil {
 			p.unavail = fmt.Errorf("cgroups: %w", err)
+		} else {
+			// Clean up after ccos processes that died mid-call.
+			m.Sweep()
 		}
 		p.cgroups = m
 	}
@@ -139,6 +147,7 @@ func (p *Provider) Available() error { return p.unavail }
 // Close stops the pre-started workers and removes the provider's
 // temporary directory.
 func (p *Provider) Close() error {
+	p.cleanups.Wait()
 	p.poolMu.Lock()
 	p.closed = true
 	p.poolMu.Unlock()
@@ -259,7 +268,7 @@ func (p *Provider) Run(ctx context.Context, sreq *sandbox.Request, prof *profile
 		// Answered: measure, and leave killing the worker's tree and
 		// removing its cgroup to release (in the background).
 		u, _ := g.Usage()
-		go p.afterCall(w)
+		p.background(w)
 		return p.finish(sreq, prof, res.resp, sandbox.Usage{Wall: wall, CPU: u.CPU, PeakMemoryBytes: u.PeakMemoryBytes}, u, stderr)
 	}
 	// The worker is PID 1 of its namespace: killing it kills every
@@ -269,7 +278,7 @@ func (p *Provider) Run(ctx context.Context, sreq *sandbox.Request, prof *profile
 	cmd.Wait()
 	respR.Close()
 	u, _ := g.Usage()
-	defer func() { go p.afterCall(w) }()
+	defer p.background(w)
 	usage := sandbox.Usage{Wall: wall, CPU: u.CPU, PeakMemoryBytes: u.PeakMemoryBytes}
 
 	violation := func(kind, subject, reason string) {
@@ -345,9 +354,13 @@ type worker struct {
 // directory.
 func (w *worker) release() {
 	if w.cmd.ProcessState == nil {
+		if w.gvisorID != "" {
+			// Let runsc stop its sandbox and reap its own processes.
+			w.p.gvisorDelete(w.gvisorID)
+		}
 		w.cmd.Process.Kill()
-		w.g.Kill()
 		w.cmd.Wait()
+		w.g.Kill()
 	}
 	w.reqW.Close()
 	w.respR.Close()
@@ -391,6 +404,15 @@ func (p *Provider) worker(req *request) (*worker, error) {
 	default:
 	}
 	return p.spawn(req)
+}
+
+// background cleans up after a call without delaying its result.
+func (p *Provider) background(w *worker) {
+	p.cleanups.Add(1)
+	go func() {
+		defer p.cleanups.Done()
+		p.afterCall(w)
+	}()
 }
 
 // afterCall cleans up after a call and starts a worker to replace the one
