@@ -113,7 +113,6 @@ func (h *host) BeginStep(th *eval.Thread, spec *eval.StepSpec) (any, error) {
 			return nil, r.diverged(s.path, fmt.Sprintf("the chain has step %q here, the plan now has step %q", rs.name, spec.Name))
 		}
 		s.actionID, s.replayed = rs.startID, true
-		s.attempt = max(1, rs.attempts)
 	} else {
 		meta := mapOf("path", value.String(s.path), "kind", value.String(spec.Kind.String()))
 		id, err := r.record(ctx, &model.Action{Type: model.PlanStepStarted, Name: spec.Name, ParentActionID: parent.actionID, Metadata: meta})

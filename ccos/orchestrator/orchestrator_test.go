@@ -278,3 +278,30 @@ func BenchmarkStepsMemory(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/step")
 }
+
+func TestResumeReplaysRetriedSteps(t *testing.T) {
+	f := newFixture(t, nil)
+	src := `(plan "p" :policies {:retry {:max-attempts 3}} :body (do
+  (def n (atom 0))
+  (def v (step "flaky" (let [x (call :ccos.echo (swap! n inc))] (if (< x 3) (throw "again") x))))
+  (str v " " (call :ccos.ask-human "go on?"))))`
+	res := f.run(t, src, controlled(t, "ccos.ask-human"))
+	if res.Status != Paused {
+		t.Fatalf("want paused, got %+v", res)
+	}
+	answer := "yes"
+	res, err := f.o.Resume(context.Background(), res.RunID, ResumeOptions{Answer: &answer})
+	if err != nil || res.Status != Completed || value.Repr(res.Value) != `"3 yes"` {
+		t.Fatalf("resume: %+v %v", res, err)
+	}
+	// Replay made no call again: three echo calls, one per attempt.
+	calls := 0
+	for _, a := range f.actions(t, res.RunID) {
+		if a.Type == model.CapabilityCall && a.Name == "ccos.echo" {
+			calls++
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("%d echo calls recorded, want 3", calls)
+	}
+}

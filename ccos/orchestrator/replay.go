@@ -29,7 +29,6 @@ type replayStep struct {
 	name     string
 	startID  string
 	end      *model.Action
-	attempts int
 }
 
 type replayCall struct {
@@ -72,7 +71,7 @@ func loadReplay(ctx context.Context, st store.Store, runID string) (*replayLog, 
 				lg.started, lg.rootID = a, a.ActionID
 			}
 		case model.PlanStepStarted:
-			lg.steps[path] = &replayStep{name: a.Name, startID: a.ActionID, attempts: 1}
+			lg.steps[path] = &replayStep{name: a.Name, startID: a.ActionID}
 		case model.PlanStepCompleted, model.PlanStepFailed:
 			if s := lg.steps[path]; s != nil {
 				s.end = a
@@ -81,9 +80,6 @@ func loadReplay(ctx context.Context, st store.Store, runID string) (*replayLog, 
 			if n, ok := a.Metadata.Get(value.Keyword("attempt")); ok {
 				if i, ok := n.(value.Int); ok {
 					lg.retries[path] = max(lg.retries[path], int(i))
-					if s := lg.steps[path]; s != nil {
-						s.attempts = max(s.attempts, int(i))
-					}
 				}
 			}
 		case model.CapabilityCall:
