@@ -26,9 +26,9 @@ type replayLog struct {
 }
 
 type replayStep struct {
-	name     string
-	startID  string
-	end      *model.Action
+	name    string
+	startID string
+	end     *model.Action
 }
 
 type replayCall struct {
