@@ -5,6 +5,7 @@ package cgroup
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -325,6 +326,8 @@ func (m *Manager) Create(name string, l Limits) (*Group, error) {
 		undo()
 		return nil, err
 	}
+	g.limits = l
+	g.openUsageFiles()
 	if m.version == 2 {
 		fd, err := unix.Open(g.dirs[0], unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -419,6 +422,70 @@ type Group struct {
 	stopSample chan struct{}
 	sampleDone chan struct{}
 	noKillFile atomic.Bool // v2 kernel without cgroup.kill
+
+	// limits are the limits last written (guarded by mu; a zero field:
+	// unknown, written again by the next Update that sets it).
+	limits Limits
+	// usageFiles are the usage files, opened when the group was made
+	// and read with pread(2), so that measuring is a few reads (guarded
+	// by mu; closed by Remove).
+	usageFiles map[string]*os.File
+}
+
+// openUsageFiles opens the files measure reads (those that exist).
+func (g *Group) openUsageFiles() {
+	var files []string
+	if g.m.version == 2 {
+		files = []string{filepath.Join(g.memDir, "memory.peak"), filepath.Join(g.cpuDir, "cpu.stat"), filepath.Join(g.memDir, "memory.events")}
+	} else {
+		files = []string{filepath.Join(g.memDir, "memory.max_usage_in_bytes"), filepath.Join(g.acctDir, "cpuacct.usage"), filepath.Join(g.memDir, "memory.oom_control")}
+	}
+	files = append(files, filepath.Join(g.pidsDir, "pids.events"))
+	g.usageFiles = map[string]*os.File{}
+	for _, f := range files {
+		if fh, err := os.Open(f); err == nil {
+			g.usageFiles[f] = fh
+		}
+	}
+}
+
+// closeUsageFiles closes the files opened by openUsageFiles; g.mu must be
+// held.
+func (g *Group) closeUsageFiles() {
+	for _, f := range g.usageFiles {
+		f.Close()
+	}
+	g.usageFiles = nil
+}
+
+// readUsageFile reads a control file: through its open descriptor when
+// openUsageFiles opened it, else by name.
+func (g *Group) readUsageFile(file string) ([]byte, error) {
+	g.mu.Lock()
+	f := g.usageFiles[file]
+	if f == nil {
+		g.mu.Unlock()
+		return os.ReadFile(file)
+	}
+	// Read under mu: Remove closes the files under mu too.
+	defer g.mu.Unlock()
+	var buf [512]byte
+	b := buf[:]
+	n := 0
+	for {
+		m, err := f.ReadAt(b[n:], int64(n))
+		n += m
+		if err == io.EOF || (err == nil && m == 0) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == len(b) {
+			b = append(b, make([]byte, len(b))...)
+		}
+	}
+	return b[:n], nil
 }
 
 // Name returns the name the group was created with.
@@ -521,7 +588,7 @@ func (g *Group) measure() (Usage, error) {
 		}
 	}
 	if g.m.version == 2 {
-		if n, err := readInt(filepath.Join(g.memDir, "memory.peak")); err == nil {
+		if n, err := g.readUsageInt(filepath.Join(g.memDir, "memory.peak")); err == nil {
 			u.PeakMemoryBytes = n
 		} else if errors.Is(err, fs.ErrNotExist) {
 			if cur, err := readInt(filepath.Join(g.memDir, "memory.current")); err == nil {
@@ -533,28 +600,28 @@ func (g *Group) measure() (Usage, error) {
 		} else {
 			keep(err)
 		}
-		if kv, err := readKeyed(filepath.Join(g.cpuDir, "cpu.stat")); err == nil {
+		if kv, err := g.readUsageKeyed(filepath.Join(g.cpuDir, "cpu.stat")); err == nil {
 			u.CPU = time.Duration(kv["usage_usec"]) * time.Microsecond
 		} else {
 			keep(err)
 		}
-		if kv, err := readKeyed(filepath.Join(g.memDir, "memory.events")); err == nil {
+		if kv, err := g.readUsageKeyed(filepath.Join(g.memDir, "memory.events")); err == nil {
 			u.OOMKilled = kv["oom_kill"] > 0
 		} else {
 			keep(err)
 		}
 	} else {
-		if n, err := readInt(filepath.Join(g.memDir, "memory.max_usage_in_bytes")); err == nil {
+		if n, err := g.readUsageInt(filepath.Join(g.memDir, "memory.max_usage_in_bytes")); err == nil {
 			u.PeakMemoryBytes = n
 		} else {
 			keep(err)
 		}
-		if n, err := readInt(filepath.Join(g.acctDir, "cpuacct.usage")); err == nil {
+		if n, err := g.readUsageInt(filepath.Join(g.acctDir, "cpuacct.usage")); err == nil {
 			u.CPU = time.Duration(n)
 		} else {
 			keep(err)
 		}
-		if kv, err := readKeyed(filepath.Join(g.memDir, "memory.oom_control")); err == nil {
+		if kv, err := g.readUsageKeyed(filepath.Join(g.memDir, "memory.oom_control")); err == nil {
 			if n, ok := kv["oom_kill"]; ok {
 				u.OOMKilled = n > 0
 			} else if fc, err := readInt(filepath.Join(g.memDir, "memory.failcnt")); err == nil {
@@ -565,7 +632,7 @@ func (g *Group) measure() (Usage, error) {
 			keep(err)
 		}
 	}
-	if kv, err := readKeyed(filepath.Join(g.pidsDir, "pids.events")); err == nil {
+	if kv, err := g.readUsageKeyed(filepath.Join(g.pidsDir, "pids.events")); err == nil {
 		u.PidsLimitHit = kv["max"] > 0
 	} else {
 		keep(err)
@@ -728,6 +795,7 @@ func (g *Group) Remove() error {
 	}
 	g.removed = true
 	g.final = final
+	g.closeUsageFiles()
 	if g.fd >= 0 {
 		unix.Close(g.fd)
 		g.fd = -1
@@ -786,6 +854,22 @@ func readString(file string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
+func (g *Group) readUsageInt(file string) (int64, error) {
+	b, err := g.readUsageFile(file)
+	if err != nil {
+		return 0, err
+	}
+	return parseInt(file, strings.TrimSpace(string(b)))
+}
+
+func (g *Group) readUsageKeyed(file string) (map[string]int64, error) {
+	b, err := g.readUsageFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return parseKeyed(b), nil
+}
+
 // readInt reads a control file holding one integer ("max" reads as
 // math.MaxInt64).
 func readInt(file string) (int64, error) {
@@ -793,6 +877,10 @@ func readInt(file string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return parseInt(file, s)
+}
+
+func parseInt(file, s string) (int64, error) {
 	if s == "max" {
 		return math.MaxInt64, nil
 	}
@@ -809,6 +897,11 @@ func readKeyed(file string) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseKeyed(b), nil
+}
+
+// parseKeyed parses "key value" lines.
+func parseKeyed(b []byte) map[string]int64 {
 	kv := map[string]int64{}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
@@ -819,7 +912,7 @@ func readKeyed(file string) (map[string]int64, error) {
 			kv[f[0]] = n
 		}
 	}
-	return kv, nil
+	return kv
 }
 
 // readProcs reads a cgroup.procs file.
@@ -843,7 +936,42 @@ func readProcs(file string) ([]int, error) {
 // it the call's limits). Raising and lowering both work: in cgroup v1 the
 // memory+swap limit may never be below the memory limit, so it is written
 // on both sides of it.
+//
+// Limits equal to those last written are not written again.
 func (g *Group) Update(l Limits) error {
+	g.mu.Lock()
+	cur := g.limits
+	g.limits = Limits{} // unknown until written
+	g.mu.Unlock()
+	next := cur
+	if l.MemoryBytes > 0 {
+		next.MemoryBytes = l.MemoryBytes
+	}
+	if l.CPUs > 0 {
+		next.CPUs = l.CPUs
+	}
+	if l.Pids > 0 {
+		next.Pids = l.Pids
+	}
+	if l.MemoryBytes == cur.MemoryBytes {
+		l.MemoryBytes = 0
+	}
+	if l.CPUs == cur.CPUs {
+		l.CPUs = 0
+	}
+	if l.Pids == cur.Pids {
+		l.Pids = 0
+	}
+	if err := g.update(l); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	g.limits = next
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *Group) update(l Limits) error {
 	if g.m.version == 1 && l.MemoryBytes > 0 {
 		if f := filepath.Join(g.memDir, "memory.memsw.limit_in_bytes"); exists(f) {
 			_ = writeFile(f, strconv.FormatInt(l.MemoryBytes, 10)) // may fail when lowering; written again below

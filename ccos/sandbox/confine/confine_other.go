@@ -13,3 +13,6 @@ func Seccomp() error { return ErrUnsupported }
 
 // LoopbackUp is not supported on this operating system.
 func LoopbackUp() error { return ErrUnsupported }
+
+// PrepareLandlock does nothing here.
+func PrepareLandlock() {}

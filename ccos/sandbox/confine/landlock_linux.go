@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -88,14 +89,9 @@ func Landlock(fs FS, net Net) error {
 	if LandlockABI() < 1 {
 		return fmt.Errorf("%w: Landlock is not available in this kernel", ErrUnsupported)
 	}
-	handledFS := knownRights(func(a uint64) unix.LandlockRulesetAttr {
-		return unix.LandlockRulesetAttr{Handled_access_fs: a}
-	}, fsAllRights)
-	var handledNet uint64
-	if net.Restrict {
-		handledNet = knownRights(func(a uint64) unix.LandlockRulesetAttr {
-			return unix.LandlockRulesetAttr{Handled_access_net: a}
-		}, netTCPRights)
+	handledFS, handledNet := handledRights()
+	if !net.Restrict {
+		handledNet = 0
 	}
 	fd, err := createRuleset(unix.LandlockRulesetAttr{Handled_access_fs: handledFS, Handled_access_net: handledNet})
 	if err != nil {
@@ -129,6 +125,38 @@ func Landlock(fs FS, net Net) error {
 		}
 	}
 	return restrictAllThreads(fd)
+}
+
+// PrepareLandlock does ahead of time the work of [Landlock] that does not
+// depend on its arguments (probing the rights the kernel knows), so that a
+// process that is about to confine itself can do it before it learns what
+// to allow. Calling it is optional.
+func PrepareLandlock() {
+	handledRights()
+	if !hasRestrictTSYNC() {
+		// Rehearse reaching every thread with a harmless system call:
+		// what it sets up once (and the code it runs) is then ready.
+		_ = allThreads(sysCall{nr: unix.SYS_GETPID})
+	}
+}
+
+var (
+	handledOnce             sync.Once
+	handledFSc, handledNetc uint64
+)
+
+// handledRights returns the filesystem and network rights the running
+// kernel knows (probed once: they cannot change while it runs).
+func handledRights() (fs, net uint64) {
+	handledOnce.Do(func() {
+		handledFSc = knownRights(func(a uint64) unix.LandlockRulesetAttr {
+			return unix.LandlockRulesetAttr{Handled_access_fs: a}
+		}, fsAllRights)
+		handledNetc = knownRights(func(a uint64) unix.LandlockRulesetAttr {
+			return unix.LandlockRulesetAttr{Handled_access_net: a}
+		}, netTCPRights)
+	})
+	return handledFSc, handledNetc
 }
 
 // createRuleset wraps landlock_create_ruleset, passing the attribute size up

@@ -7,6 +7,7 @@ package confine
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,10 @@ static atomic_int confine_nacks;
 static int confine_ack_tid[CONFINE_MAX_ACKS];
 static int confine_ack_err[CONFINE_MAX_ACKS];
 static atomic_int confine_ack_ready[CONFINE_MAX_ACKS];
+// confine_wake_fd is an eventfd the handler signals after each
+// acknowledgement (-1: none), so that the broadcaster sleeps in the kernel
+// until a thread answers instead of polling.
+static atomic_int confine_wake_fd = -1;
 
 // confine_handler runs the configured system calls on the thread that
 // receives the signal, then records the thread id and the first error.
@@ -54,10 +59,18 @@ static void confine_handler(int sig, siginfo_t *si, void *uc) {
 		confine_ack_err[slot] = err;
 		atomic_store(&confine_ack_ready[slot], 1);
 	}
+	int wfd = atomic_load(&confine_wake_fd);
+	if (wfd >= 0) {
+		uint64_t one = 1;
+		ssize_t r = write(wfd, &one, sizeof one);
+		(void)r;
+	}
 	errno = saved;
 }
 
 static int confine_signal(void) { return SIGRTMAX - 3; }
+
+static void confine_set_wake(int fd) { atomic_store(&confine_wake_fd, fd); }
 
 static int confine_set_call(int i, long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
 	if (i < 0 || i >= CONFINE_MAX_CALLS) {
@@ -155,6 +168,10 @@ const broadcastTimeout = 10 * time.Second
 
 var broadcastMu sync.Mutex
 
+// wakeFD is the eventfd the signal handler signals (guarded by
+// broadcastMu; -1 until first used).
+var wakeFD = -1
+
 // allThreads runs each call, in order, on every thread of the process.
 //
 // This binary uses cgo, where syscall.AllThreadsSyscall6 is refused, so a C
@@ -181,6 +198,23 @@ func allThreads(calls ...sysCall) error {
 			return unix.Errno(e)
 		}
 	}
+	// Acknowledgements wake us through an eventfd: waiting for them in
+	// poll(2) costs nothing when they come at once, where a timed sleep
+	// costs at least the runtime timer's granularity (about a
+	// millisecond when the process is otherwise idle). It is kept for
+	// the life of the process: a handler may still be writing to it
+	// after its acknowledgement was seen.
+	if wakeFD < 0 {
+		fd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+		if err != nil {
+			return fmt.Errorf("eventfd: %w", err)
+		}
+		wakeFD = fd
+		C.confine_set_wake(C.int(fd))
+	}
+	efd := wakeFD
+	var drain [8]byte
+	unix.Read(efd, drain[:])
 	sig := int(C.confine_signal())
 	if e := C.confine_install(C.int(sig)); e != 0 {
 		return fmt.Errorf("sigaction: %w", unix.Errno(e))
@@ -246,7 +280,12 @@ func allThreads(calls ...sysCall) error {
 			if time.Now().After(deadline) {
 				return fmt.Errorf("thread %d did not run the signal handler within %v", waiting, broadcastTimeout)
 			}
-			time.Sleep(200 * time.Microsecond)
+			// Until a thread acknowledges (or 1 ms passes, to notice
+			// threads that exit without handling the signal).
+			pfd := []unix.PollFd{{Fd: int32(efd), Events: unix.POLLIN}}
+			if n, _ := unix.Poll(pfd, 1); n > 0 {
+				unix.Read(efd, drain[:])
+			}
 		}
 		if firstErr != nil {
 			return firstErr

@@ -39,6 +39,11 @@ const (
 // destination a sandboxed process may connect to.
 const forwarderAddr = "127.0.0.1:3128"
 
+// readyByte is the byte a worker writes on responseFD, before the
+// response, once it has done everything that does not depend on the call
+// and waits for the request.
+const readyByte = 'R'
+
 // request is what the parent sends the worker (JSON on requestFD).
 type request struct {
 	Capability string // id

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,7 +250,9 @@ func (p *Provider) Run(ctx context.Context, sreq *sandbox.Request, prof *profile
 	done := make(chan result, 1)
 	go func() {
 		var r result
-		r.err = json.NewDecoder(respR).Decode(&r.resp)
+		if r.err = w.awaitReady(0); r.err == nil {
+			r.err = json.NewDecoder(respR).Decode(&r.resp)
+		}
 		done <- r
 	}()
 	var res result
@@ -348,6 +351,32 @@ type worker struct {
 	// gvisorID is the gVisor container to delete afterwards.
 	gvisorID string
 	p        *Provider
+	// ready is set once the worker's ready byte was read.
+	ready bool
+}
+
+// readyTimeout bounds the wait for a pooled worker to become ready.
+const readyTimeout = 30 * time.Second
+
+// awaitReady reads the worker's ready byte (once), waiting at most timeout
+// (0: no limit).
+func (w *worker) awaitReady(timeout time.Duration) error {
+	if w.ready {
+		return nil
+	}
+	if timeout > 0 {
+		w.respR.SetReadDeadline(time.Now().Add(timeout))
+		defer w.respR.SetReadDeadline(time.Time{})
+	}
+	var b [1]byte
+	if _, err := io.ReadFull(w.respR, b[:]); err != nil {
+		return fmt.Errorf("waiting for the worker to be ready: %w", err)
+	}
+	if b[0] != readyByte {
+		return fmt.Errorf("the worker sent %q instead of its ready byte", b[0])
+	}
+	w.ready = true
+	return nil
 }
 
 // release kills what is left of the worker and removes its cgroup and
@@ -435,6 +464,11 @@ func (p *Provider) refill() {
 	}
 	w, err := p.spawn(&request{})
 	if err != nil {
+		return
+	}
+	// Only a worker that has finished starting is offered to calls.
+	if err := w.awaitReady(readyTimeout); err != nil {
+		w.release()
 		return
 	}
 	p.pool <- w
@@ -720,6 +754,9 @@ var _ sandbox.Provider = (*Provider)(nil)
 // warmUp starts the pool's workers and waits until they are ready (for
 // benchmarks and for callers that know calls are coming).
 func (p *Provider) warmUp() {
+	// Cleanups of earlier calls refill the pool themselves: wait for
+	// them, so that no worker is still starting when this returns.
+	p.cleanups.Wait()
 	p.poolOnce.Do(func() { p.pool = make(chan *worker, poolSize) })
 	for i := 0; i < poolSize; i++ {
 		p.refill()

@@ -49,6 +49,16 @@ func RunWorker() int {
 	for _, c := range caps.Builtins() {
 		builtins[c.ID] = c
 	}
+	if !inGVisor {
+		confine.PrepareLandlock()
+	}
+	warmCodecs()
+	// Tell the parent that the worker is ready: it waits for this before
+	// it offers a pre-started worker to a call.
+	if _, err := respF.Write([]byte{readyByte}); err != nil {
+		fmt.Fprintln(os.Stderr, "ccos sandbox worker: writing the ready byte:", err)
+		return 2
+	}
 	var req request
 	// The parent writes the request only once the worker is in its
 	// cgroup with the call's limits.
@@ -88,6 +98,22 @@ func setup(prepared bool) error {
 		return fmt.Errorf("loopback: %w", err)
 	}
 	return nil
+}
+
+// warmCodecs runs the request and response codecs once on dummy values,
+// so that what they build on first use (reflection caches) is ready
+// before the call.
+func warmCodecs() {
+	var req request
+	json.Unmarshal([]byte(`{"Capability":"","Args":"","ReadOnly":[],"ReadWrite":[],"Env":{},"Timeout":0}`), &req)
+	if enc, err := model.EncodeValue(value.NewVector(value.Int(0), value.String(""))); err == nil {
+		if v, err := model.DecodeValue(enc); err == nil {
+			if enc, err := model.EncodeValue(v); err == nil {
+				json.NewEncoder(io.Discard).Encode(&response{Value: enc})
+			}
+		}
+	}
+	json.NewEncoder(io.Discard).Encode(&response{Err: &errorInfo{}})
 }
 
 func fail(typ value.Keyword, format string, args ...any) *response {
