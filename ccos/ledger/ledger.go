@@ -43,6 +43,7 @@ import (
 
 	"github.com/ccos-go/ccos/ccos/model"
 	"github.com/ccos-go/ccos/ccos/store"
+	"github.com/ccos-go/ccos/rtfs/value"
 )
 
 // ErrClosed is returned by Append after Close.
@@ -115,6 +116,11 @@ type Ledger struct {
 	blocked atomic.Int64
 
 	head atomic.Pointer[head]
+
+	// metaEnc memoises the encodings of shared metadata maps
+	// (SubmitOptions.SharedMetadata).
+	metaMu  sync.Mutex
+	metaEnc map[*value.Map][]byte
 
 	subs subscribers
 
@@ -294,6 +300,18 @@ func (p *Pending) Wait(ctx context.Context) (*model.Action, error) {
 	return store.CloneAction(p.r.a), nil
 }
 
+// Err returns the outcome of a completed action: nil once it is
+// durable, or why it failed. It must be called only after Done is
+// closed; unlike Wait it does not copy the action.
+func (p *Pending) Err() error {
+	select {
+	case <-p.r.done:
+	default:
+		panic("ledger: Pending.Err called before Done")
+	}
+	return p.r.err
+}
+
 // Submit queues a for appending and returns without waiting for
 // durability: a caller that records many events pipelines them into the
 // writer's group commits and waits only where it must (before a side
@@ -301,6 +319,54 @@ func (p *Pending) Wait(ctx context.Context) (*model.Action, error) {
 // committed in submission order. Validation errors and a closed or failed
 // ledger are reported at once.
 func (l *Ledger) Submit(ctx context.Context, a *model.Action, muts ...store.Mutation) (*Pending, error) {
+	return l.SubmitWith(ctx, a, SubmitOptions{}, muts...)
+}
+
+// SubmitOptions let a caller that records many actions on a hot path
+// spare the ledger work. They change nothing that is recorded.
+type SubmitOptions struct {
+	// Owned hands the action over to the ledger: SubmitWith fills in and
+	// keeps a itself instead of a copy. The caller must neither modify
+	// nor read a afterwards (copy what it needs, such as a preassigned
+	// ActionID, before submitting).
+	Owned bool
+	// SharedMetadata says that a.Metadata is a map the caller records
+	// again and again (the very same *value.Map, deeply immutable: no
+	// atoms or other mutable values inside): the ledger encodes it once
+	// and reuses its canonical encoding.
+	SharedMetadata bool
+}
+
+// maxSharedMetadata bounds the ledger's memo of shared metadata
+// encodings; it is emptied when full.
+const maxSharedMetadata = 1024
+
+// metadataEncoding returns the memoised canonical encoding of m.
+func (l *Ledger) metadataEncoding(m *value.Map) ([]byte, error) {
+	l.metaMu.Lock()
+	enc, ok := l.metaEnc[m]
+	l.metaMu.Unlock()
+	if ok {
+		return enc, nil
+	}
+	enc, err := model.EncodeValue(m)
+	if err != nil {
+		return nil, err
+	}
+	l.metaMu.Lock()
+	if len(l.metaEnc) >= maxSharedMetadata {
+		clear(l.metaEnc)
+	}
+	if l.metaEnc == nil {
+		l.metaEnc = map[*value.Map][]byte{}
+	}
+	l.metaEnc[m] = enc
+	l.metaMu.Unlock()
+	return enc, nil
+}
+
+// SubmitWith is Submit with options.
+func (l *Ledger) SubmitWith(ctx context.Context, a *model.Action, o SubmitOptions, muts ...store.Mutation) (*Pending, error) {
 	if a == nil {
 		return nil, errors.New("ledger: nil action")
 	}
@@ -314,7 +380,10 @@ func (l *Ledger) Submit(ctx context.Context, a *model.Action, muts ...store.Muta
 	if !a.Type.Valid() {
 		return nil, fmt.Errorf("ledger: unknown action type %q", a.Type)
 	}
-	c := store.CloneAction(a)
+	c := a
+	if !o.Owned {
+		c = store.CloneAction(a)
+	}
 	if c.ActionID == "" {
 		c.ActionID = NewActionID()
 	}
@@ -323,7 +392,14 @@ func (l *Ledger) Submit(ctx context.Context, a *model.Action, muts ...store.Muta
 	}
 	c.Timestamp = model.Millis(c.Timestamp)
 	c.Seq, c.PrevHash, c.Hash = 0, "", ""
-	pe, err := preEncode(c)
+	var meta []byte
+	if o.SharedMetadata && c.Metadata != nil {
+		var err error
+		if meta, err = l.metadataEncoding(c.Metadata); err != nil {
+			return nil, fmt.Errorf("ledger: encode action: metadata: %w", err)
+		}
+	}
+	pe, err := preEncodeMeta(c, meta)
 	if err != nil {
 		return nil, fmt.Errorf("ledger: encode action: %w", err)
 	}

@@ -394,7 +394,7 @@ func stringVector(xs []string) value.Value {
 // verify), so the fields are written directly in sorted key order instead
 // of through the generic object builder; TestActionHash pins the bytes.
 func appendAction(buf []byte, a *Action, withHash bool) ([]byte, error) {
-	return appendActionAt(buf, a, withHash, nil)
+	return appendActionAt(buf, a, withHash, nil, nil)
 }
 
 // ContentOffsets are where an action's prev_hash value and seq digits
@@ -409,12 +409,26 @@ type ContentOffsets struct {
 // where its prev_hash value and seq digits are, so that a writer that
 // learns them later can splice them in without encoding again.
 func ActionContentOffsets(a *Action) ([]byte, ContentOffsets, error) {
+	return AppendActionContentOffsets(nil, a, nil)
+}
+
+// AppendActionContentOffsets is ActionContentOffsets appending to buf
+// (offsets are relative to the start of the appended content). meta, if
+// not nil, must be EncodeValue(a.Metadata): a caller that records the same
+// immutable metadata map many times encodes it once. It is written as is.
+func AppendActionContentOffsets(buf []byte, a *Action, meta []byte) ([]byte, ContentOffsets, error) {
 	offs := ContentOffsets{PrevHash: -1}
-	b, err := appendActionAt(nil, a, false, &offs)
+	start := len(buf)
+	b, err := appendActionAt(buf, a, false, &offs, meta)
+	if offs.PrevHash >= 0 {
+		offs.PrevHash -= start
+	}
+	offs.Seq -= start
+	offs.Hash -= start
 	return b, offs, err
 }
 
-func appendActionAt(buf []byte, a *Action, withHash bool, offs *ContentOffsets) ([]byte, error) {
+func appendActionAt(buf []byte, a *Action, withHash bool, offs *ContentOffsets, meta []byte) ([]byte, error) {
 	var err error
 	str := func(key, s string) {
 		if s != "" {
@@ -453,7 +467,10 @@ func appendActionAt(buf []byte, a *Action, withHash bool, offs *ContentOffsets) 
 		offs.Hash = len(buf)
 	}
 	str("intent_id", a.IntentID)
-	if a.Metadata != nil {
+	if meta != nil && a.Metadata != nil {
+		buf = append(buf, `,"metadata":`...)
+		buf = append(buf, meta...)
+	} else if a.Metadata != nil {
 		val("metadata", a.Metadata)
 	}
 	str("name", a.Name)

@@ -121,7 +121,7 @@ func (h *host) BeginStep(th *eval.Thread, spec *eval.StepSpec) (any, error) {
 		}
 		s.actionID = id
 		if perr == nil {
-			if _, err := r.record(ctx, &model.Action{Type: model.StepProfileDerived, Name: spec.Name, ParentActionID: id, Metadata: r.profileValue(s.profile)}); err != nil {
+			if _, err := r.recordShared(ctx, &model.Action{Type: model.StepProfileDerived, Name: spec.Name, ParentActionID: id, Metadata: r.profileValue(s.profile)}); err != nil {
 				return nil, err
 			}
 		}

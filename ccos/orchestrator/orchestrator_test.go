@@ -305,3 +305,28 @@ func TestResumeReplaysRetriedSteps(t *testing.T) {
 		t.Fatalf("%d echo calls recorded, want 3", calls)
 	}
 }
+
+// TestStepsOnSQLiteHashCheck checks the records of steps (shared profile
+// metadata, owned actions) as stored by the durable ledger: each stored
+// action's content hashes to its hash.
+func TestStepsOnSQLiteHashCheck(t *testing.T) {
+	f := sqliteFixture(t)
+	res := f.run(t, `(loop [i 0 acc 0] (if (< i 20) (recur (inc i) (+ acc (step "s" (call :ccos.echo i)))) acc))`, controlled(t))
+	if res.Status != Completed {
+		t.Fatalf("run: %+v", res)
+	}
+	as := f.actions(t, res.RunID)
+	profiles := 0
+	for _, a := range as {
+		h, err := model.HashAction(a)
+		if err != nil || h != a.Hash {
+			t.Fatalf("seq %d (%s): hash %s, stored %s (%v)", a.Seq, a.Type, h, a.Hash, err)
+		}
+		if a.Type == model.StepProfileDerived {
+			profiles++
+		}
+	}
+	if profiles != 20 {
+		t.Fatalf("%d StepProfileDerived actions, want 20", profiles)
+	}
+}

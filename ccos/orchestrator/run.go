@@ -41,6 +41,7 @@ type run struct {
 
 	mu      sync.Mutex
 	pending []*ledger.Pending
+	pruneAt int // len(pending) at which record drops completed ones
 	cost    float64
 	failure error // a recording failure: the run must stop
 
@@ -141,9 +142,25 @@ func (r *run) readPolicies() error {
 	return nil
 }
 
+// minPrune is the least number of pending records record lets
+// accumulate before it drops the completed ones.
+const minPrune = 4096
+
 // record submits an action of this run without waiting for durability.
 // Its id is preassigned so that children can name it as their parent.
+//
+// a is handed over to the ledger: the caller must not use it afterwards.
 func (r *run) record(ctx context.Context, a *model.Action) (string, error) {
+	return r.recordWith(ctx, a, false)
+}
+
+// recordShared is record for an action whose metadata is a map recorded
+// again and again (a step profile): the ledger encodes it once.
+func (r *run) recordShared(ctx context.Context, a *model.Action) (string, error) {
+	return r.recordWith(ctx, a, true)
+}
+
+func (r *run) recordWith(_ context.Context, a *model.Action, shared bool) (string, error) {
 	if a.ActionID == "" {
 		a.ActionID = ledger.NewActionID()
 	}
@@ -152,20 +169,24 @@ func (r *run) record(ctx context.Context, a *model.Action) (string, error) {
 	if max := r.policies.maxActions; max > 0 && n > max && a.Type != model.PlanAborted && a.Type != model.SecurityViolation {
 		return "", newLimitErr("plan policy :max-actions %d exceeded", max)
 	}
-	p, err := r.o.cfg.Ledger.Submit(context.WithoutCancel(ctx), a)
+	id, typ := a.ActionID, a.Type
+	// Records are not cancelled with the run: the ledger only looks at
+	// the context's cancellation, so a background context is
+	// context.WithoutCancel(ctx) without the allocation.
+	p, err := r.o.cfg.Ledger.SubmitWith(context.Background(), a, ledger.SubmitOptions{Owned: true, SharedMetadata: shared})
 	if err != nil {
 		r.fail(err)
-		return "", &abortErr{err: fmt.Errorf("recording %s: %w", a.Type, err)}
+		return "", &abortErr{err: fmt.Errorf("recording %s: %w", typ, err)}
 	}
 	r.mu.Lock()
 	r.pending = append(r.pending, p)
-	if len(r.pending) >= 4096 {
+	if len(r.pending) >= max(r.pruneAt, minPrune) {
 		// Completed appends need not be remembered.
 		keep := r.pending[:0]
 		for _, q := range r.pending {
 			select {
 			case <-q.Done():
-				if _, err := q.Wait(context.Background()); err != nil && r.failure == nil {
+				if err := q.Err(); err != nil && r.failure == nil {
 					r.failure = err
 				}
 			default:
@@ -174,9 +195,13 @@ func (r *run) record(ctx context.Context, a *model.Action) (string, error) {
 		}
 		clear(r.pending[len(keep):])
 		r.pending = keep
+		// Scan again only once as many have been added as are kept: when
+		// the writer lags behind, scanning on every record would cost
+		// O(pending) each time.
+		r.pruneAt = 2 * len(keep)
 	}
 	r.mu.Unlock()
-	return a.ActionID, nil
+	return id, nil
 }
 
 func (r *run) fail(err error) {
@@ -195,7 +220,8 @@ func (r *run) barrier(ctx context.Context) error {
 	r.pending = nil
 	r.mu.Unlock()
 	for _, p := range ps {
-		if _, err := p.Wait(context.WithoutCancel(ctx)); err != nil {
+		<-p.Done()
+		if err := p.Err(); err != nil {
 			r.fail(err)
 		}
 	}
