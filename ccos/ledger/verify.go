@@ -162,14 +162,16 @@ func loadCheckpoints(ctx context.Context, st store.Store, keys map[string]ed2551
 
 // item is a row with its recomputed hash: seq, stored hash and prev_hash
 // are what readers of the store see for the row. Stores that hand out raw
-// rows leave hash empty until a worker hashes raw.
+// or packed rows leave hash empty until a worker unpacks and hashes them.
 type item struct {
 	seq          uint64
 	stored, prev string // the row's hash and prev_hash
 	a            *model.Action
 	raw          *store.RawAction
+	packed       string // for store.PackedScanner.UnpackAction
 	hash         string
-	err          error
+	err          error // the row cannot be decoded or hashed
+	fatal        error // the row could not be read
 }
 
 type chunk struct {
@@ -188,19 +190,32 @@ func scanHashed(ctx context.Context, st store.Store, c *checker) error {
 	work := make(chan *chunk, workers*2)
 	order := make(chan *chunk, workers*4)
 	var stop atomic.Bool
+	ps, _ := st.(store.PackedScanner)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			var buf []byte
+			var (
+				h  rawHasher
+				pr store.RawAction
+			)
 			for ch := range work {
 				for i := range ch.items {
 					it := &ch.items[i]
+					if it.packed != "" {
+						if err := ps.UnpackAction(it.packed, &pr); err != nil {
+							// Not what the store handed out: a
+							// failure to read, not a finding.
+							it.fatal, it.packed = err, ""
+							continue
+						}
+						it.raw, it.packed = &pr, ""
+					}
 					if r := it.raw; r != nil {
 						// Decode's overlay: these come from the columns.
 						it.seq, it.stored, it.prev = uint64(r.Seq), r.Hash, r.PrevHash
 						// An undecodable row is changed content at its
 						// seq.
-						it.hash, buf, it.err = r.ContentHash(buf)
+						it.hash, it.err = h.hash(r)
 						it.raw = nil
 						continue
 					}
@@ -213,27 +228,55 @@ func scanHashed(ctx context.Context, st store.Store, c *checker) error {
 		})
 	}
 	consumed := make(chan struct{})
+	var readErr error // set by the consumer before it stops
+	// Chunks the checker is done with, for the reader to fill again.
+	free := make(chan *chunk, workers*4)
 	go func() {
 		defer close(consumed)
-		<-c.ready // the checker needs the checkpoint signatures
+		<-c.ready       // the checker needs the checkpoint signatures
+		var last *chunk // the checker may still point into its last item
 		for ch := range order {
 			<-ch.done
 			if stop.Load() {
 				continue
 			}
 			for i := range ch.items {
+				if it := &ch.items[i]; it.fatal != nil {
+					readErr = it.fatal
+					stop.Store(true)
+					break
+				}
 				if c.feed(&ch.items[i]) {
 					stop.Store(true)
 					break
 				}
 			}
+			// The checker only keeps the item it has just been fed
+			// (c.cur), so it is done with the chunk before ch.
+			if last != nil {
+				select {
+				case free <- last:
+				default:
+				}
+			}
+			last = ch
 		}
 	}()
-	cur := &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})}
+	newChunk := func() *chunk {
+		select {
+		case ch := <-free:
+			// Every item is overwritten whole by add.
+			ch.items, ch.done = ch.items[:0], make(chan struct{})
+			return ch
+		default:
+			return &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})}
+		}
+	}
+	cur := newChunk()
 	send := func() {
 		work <- cur
 		order <- cur
-		cur = &chunk{items: make([]item, 0, chunkSize), done: make(chan struct{})}
+		cur = newChunk()
 	}
 	add := func(it item) error {
 		if stop.Load() {
@@ -246,7 +289,12 @@ func scanHashed(ctx context.Context, st store.Store, c *checker) error {
 		return nil
 	}
 	var err error
-	if rs, ok := st.(store.RawScanner); ok {
+	if ps != nil {
+		// Even the columns are split by the workers.
+		err = ps.ScanPackedActions(ctx, func(packed string, r *store.RawAction) error {
+			return add(item{packed: packed, raw: r})
+		})
+	} else if rs, ok := st.(store.RawScanner); ok {
 		// Decoding is most of the work: leave it to the workers.
 		err = rs.ScanRawActions(ctx, func(r *store.RawAction) error { return add(item{raw: r}) })
 	} else {
@@ -259,6 +307,9 @@ func scanHashed(ctx context.Context, st store.Store, c *checker) error {
 	close(order)
 	wg.Wait()
 	<-consumed
+	if readErr != nil {
+		err = readErr
+	}
 	if err != nil && !errors.Is(err, errStop) {
 		return fmt.Errorf("ledger: read actions: %w", err)
 	}

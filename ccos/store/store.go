@@ -128,3 +128,20 @@ type PlanQuery struct {
 	IntentID string // any of the plan's intents
 	Limit    int
 }
+
+// PackedScanner is implemented by stores that can hand out actions with
+// even less work on the reading goroutine than RawScanner: most rows come
+// packed in a store-specific form that UnpackAction (safe to call from
+// any goroutine) turns into the RawAction that ScanRawActions would have
+// returned for the row, so that verification can spread that work over
+// every CPU too.
+type PackedScanner interface {
+	// ScanPackedActions calls fn for every action in storage order, like
+	// RawScanner.ScanRawActions, with either packed (owned by fn, to be
+	// given to UnpackAction) or raw set, until fn returns an error.
+	ScanPackedActions(ctx context.Context, fn func(packed string, raw *RawAction) error) error
+	// UnpackAction fills r from a row handed out packed by
+	// ScanPackedActions, reusing r.Body's storage (so that a caller can
+	// unpack into the same RawAction again once done with it).
+	UnpackAction(packed string, r *RawAction) error
+}
