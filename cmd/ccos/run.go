@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -120,7 +121,7 @@ func (cf *contextFlags) build() (*security.Context, error) {
 		if sctx.Level == security.Full {
 			break // everything is allowed already
 		}
-		if !containsString(sctx.AllowCaps, a) {
+		if !slices.Contains(sctx.AllowCaps, a) {
 			sctx.AllowCaps = append(sctx.AllowCaps, a)
 		}
 	}
@@ -146,15 +147,6 @@ func (cf *contextFlags) build() (*security.Context, error) {
 		return nil, err
 	}
 	return sctx, nil
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func runRun(c *cli, args []string) int {
@@ -305,7 +297,7 @@ func withRuntime(c *cli, name string, d *dataFlags, cf *contextFlags, fn func(ct
 		defer rt.Close(context.Background())
 		cfg := orchestrator.Config{
 			Ledger: e.led, Store: e.st, Intents: e.graph, Plans: e.plans, Caps: mk, WASM: &wasm.Provider{R: rt},
-			LockDir: filepath.Join(e.home.Dir(), "runs"), Out: c.stdout, Progress: p.event,
+			LockDir: runsDir(e), Out: c.stdout, Progress: p.event,
 			LLM: llmConfig(), Isolated: isolated, Sandboxed: sandboxed,
 		}
 		if f, ok := c.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ccos-go/ccos/ccos/caps"
 	"github.com/ccos-go/ccos/ccos/orchestrator"
 	"github.com/ccos-go/ccos/rtfs/value"
 )
@@ -28,7 +29,8 @@ func withOrchestrator(c *cli, name string, d *dataFlags, fn func(ctx context.Con
 	})
 }
 
-func runsDir(e *dataEnv) string { return e.home.Dir() + "/runs" }
+// runsDir holds the lock files of live runs.
+func runsDir(e *dataEnv) string { return filepath.Join(e.home.Dir(), "runs") }
 
 func runRunsList(c *cli, args []string) int {
 	fs := newFlagSet(c, "runs list", "", "List runs, newest first.")
@@ -165,28 +167,25 @@ func runCaps(c *cli, args []string) int {
 	}, args)
 }
 
-func effectsSummary(m map[string]bool, net, read, write, env []string) string {
+// effectsSummary describes declared effects in a few words.
+func effectsSummary(ef *caps.Effects) string {
 	var parts []string
-	if len(net) > 0 {
-		parts = append(parts, "network "+strings.Join(net, ","))
-	}
-	if len(read) > 0 {
-		parts = append(parts, "read "+strings.Join(read, ","))
-	}
-	if len(write) > 0 {
-		parts = append(parts, "write "+strings.Join(write, ","))
-	}
-	if len(env) > 0 {
-		parts = append(parts, "env "+strings.Join(env, ","))
-	}
-	keys := make([]string, 0, len(m))
-	for k, on := range m {
-		if on {
-			keys = append(keys, k)
+	for _, c := range []struct {
+		name string
+		list []string
+	}{{"network", ef.Network}, {"read", ef.FSRead}, {"write", ef.FSWrite}, {"env", ef.Env}} {
+		if len(c.list) > 0 {
+			parts = append(parts, c.name+" "+strings.Join(c.list, ","))
 		}
 	}
-	sort.Strings(keys)
-	parts = append(parts, keys...)
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"clock", ef.Clock}, {"exec", ef.Exec}, {"human", ef.Human}} {
+		if f.on {
+			parts = append(parts, f.name)
+		}
+	}
 	if len(parts) == 0 {
 		return "pure"
 	}
@@ -218,9 +217,7 @@ func runCapsList(c *cli, args []string) int {
 		tw := newTable(c.stdout)
 		fmt.Fprintln(tw, "ID\tPROVIDER\tEFFECTS\tDESCRIPTION")
 		for _, cp := range mk.List() {
-			ef := cp.Effects
-			flags := map[string]bool{"exec": ef.Exec, "clock": ef.Clock, "human": ef.Human}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cp.ID, cp.Provider, cell(effectsSummary(flags, ef.Network, ef.FSRead, ef.FSWrite, ef.Env), 40), cell(cp.Description, 50))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", cp.ID, cp.Provider, cell(effectsSummary(&cp.Effects), 40), cell(cp.Description, 50))
 		}
 		return 0, tw.Flush()
 	})

@@ -54,7 +54,6 @@ type request struct {
 
 	ReadOnly  []string // Landlock read-only roots (profile + what the worker needs)
 	ReadWrite []string
-	Exec      bool // the profile is exec-class: the capability may run programs
 	Sandboxed bool // install the seccomp filter
 	// ProxySocket is the egress proxy's Unix socket; empty: no network.
 	ProxySocket string `json:",omitempty"`

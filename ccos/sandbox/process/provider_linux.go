@@ -608,7 +608,10 @@ func (p *Provider) request(sreq *sandbox.Request, prof *profile.StepProfile) (*r
 	if err != nil {
 		return nil, value.NewError(value.ErrCapability, "sandbox: encoding arguments: %v", err)
 	}
-	req := &request{Capability: c.ID, Args: args, Sandboxed: prof.Isolation == security.Sandboxed, Exec: prof.Flags.SyscallFilter || c.Effects.Exec}
+	req := &request{Capability: c.ID, Args: args, Sandboxed: prof.Isolation == security.Sandboxed}
+	// An exec-class call may run programs: they need the system's binaries
+	// and libraries, /dev/null and a PATH.
+	runsPrograms := prof.Flags.SyscallFilter || c.Effects.Exec
 	if c.Provenance.Source != "builtin" {
 		req.Manifest = value.Repr(c.Manifest.ToValue())
 	}
@@ -620,7 +623,7 @@ func (p *Provider) request(sreq *sandbox.Request, prof *profile.StepProfile) (*r
 		req.ReadOnly = append(req.ReadOnly, fsp.Read...)
 		req.ReadWrite = append(req.ReadWrite, fsp.Write...)
 	}
-	if req.Exec {
+	if runsPrograms {
 		req.ReadOnly = append(req.ReadOnly, systemReadOnly...)
 		req.ReadWrite = append(req.ReadWrite, "/dev/null")
 		// The programs the call runs must be readable and executable.
@@ -648,7 +651,7 @@ func (p *Provider) request(sreq *sandbox.Request, prof *profile.StepProfile) (*r
 	for _, name := range prof.MicroVM.EnvVars {
 		if name == "*" {
 			for _, kv := range os.Environ() {
-				if k, v, ok := cut(kv); ok {
+				if k, v, ok := strings.Cut(kv, "="); ok {
 					req.Env[k] = v
 				}
 			}
@@ -658,7 +661,7 @@ func (p *Provider) request(sreq *sandbox.Request, prof *profile.StepProfile) (*r
 			req.Env[name] = v
 		}
 	}
-	if req.Exec {
+	if runsPrograms {
 		if _, ok := req.Env["PATH"]; !ok {
 			req.Env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
 		}
@@ -699,15 +702,7 @@ func existingAncestor(p string) string {
 	}
 }
 
-func cut(kv string) (string, string, bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return "", "", false
-}
-
+// egressPolicy is what the egress proxy lets through for a network policy.
 func egressPolicy(n profile.NetworkPolicy) egress.Policy {
 	switch n.Kind {
 	case profile.NetAllowList:
@@ -720,16 +715,13 @@ func egressPolicy(n profile.NetworkPolicy) egress.Policy {
 	return egress.Policy{}
 }
 
+// firstLine is the first line of a worker's error output.
 func firstLine(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			return s[:i]
-		}
-	}
 	if s == "" {
 		return "(no output)"
 	}
-	return s
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // limitedBuffer keeps the first max bytes written to it.
