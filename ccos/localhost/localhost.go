@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ccos-go/ccos/ccos/caps"
 	"github.com/ccos-go/ccos/rtfs/eval"
-	"github.com/ccos-go/ccos/rtfs/stdlib"
 	"github.com/ccos-go/ccos/rtfs/value"
 )
 
@@ -25,23 +25,6 @@ type Event struct {
 	Value  value.Value
 	Err    error
 	Time   time.Time
-}
-
-// Capability is a pure capability served by the local host.
-type Capability struct {
-	ID          string
-	Description string
-	Fn          func(args []value.Value) (value.Value, error)
-}
-
-// effectful lists the built-in capabilities that touch the world; the
-// local host knows them but refuses to run them.
-var effectful = []string{
-	"ccos.io.log", "ccos.io.print", "ccos.io.println", "ccos.io.file-exists",
-	"ccos.io.read-file", "ccos.io.write-file", "ccos.io.open-file", "ccos.io.read-line",
-	"ccos.io.write-line", "ccos.io.close-file", "ccos.network.http-fetch",
-	"ccos.system.get-env", "ccos.system.current-time", "ccos.system.current-timestamp-ms",
-	"ccos.system.sleep", "ccos.system.execute", "ccos.ask-human", "ccos.ai.llm-execute",
 }
 
 // Host is the local in-memory host. It is safe for concurrent use by the
@@ -57,7 +40,10 @@ type Host struct {
 	events []Event
 	nextID int
 	root   *step
-	caps   map[string]Capability
+	// caps are the built-in capabilities without effects, which run;
+	// effectful names the others, which are refused.
+	caps      map[string]*caps.Capability
+	effectful map[string]bool
 }
 
 type step struct {
@@ -72,10 +58,17 @@ type step struct {
 
 // New returns a host with a fresh plan id and the pure capabilities.
 func New(logOut io.Writer) *Host {
-	h := &Host{Log_: logOut, planID: "local-plan", intentID: "local-intent", caps: map[string]Capability{}}
+	h := &Host{Log_: logOut, planID: "local-plan", intentID: "local-intent",
+		caps: map[string]*caps.Capability{}, effectful: map[string]bool{}}
 	h.root = &step{id: "plan", name: "plan", data: map[string]value.Value{}}
-	for _, c := range pureCapabilities() {
-		h.caps[c.ID] = c
+	for _, c := range caps.Builtins() {
+		// Print and log capabilities declare no effects but are not
+		// idempotent: output is an effect here too.
+		if c.Effects.Pure() && c.Effects.Idempotent {
+			h.caps[c.ID] = c
+		} else {
+			h.effectful[c.ID] = true
+		}
 	}
 	return h
 }
@@ -138,16 +131,14 @@ func (h *Host) CallCapability(th *eval.Thread, id string, args []value.Value) (v
 	s := h.current(th)
 	c, ok := h.caps[id]
 	if !ok {
-		for _, e := range effectful {
-			if e == id {
-				h.record(Event{Type: "SecurityViolation", StepID: s.id, Name: id})
-				return nil, value.Errorf(value.ErrSecurity, "capability %s has effects; the local evaluation host allows only pure capabilities (run the plan with ccos run to authorise effects)", id)
-			}
+		if h.effectful[id] {
+			h.record(Event{Type: "SecurityViolation", StepID: s.id, Name: id})
+			return nil, value.Errorf(value.ErrSecurity, "capability %s has effects; the local evaluation host allows only pure capabilities (run the plan with ccos run to authorise effects)", id)
 		}
 		return nil, value.Errorf(value.ErrCapability, "unknown capability %s", id)
 	}
 	h.record(Event{Type: "CapabilityCall", StepID: s.id, Name: id, Value: value.NewVector(args...)})
-	v, err := c.Fn(args)
+	v, err := caps.Invoke(th.Context(), c, &caps.Env{}, args)
 	h.record(Event{Type: "CapabilityResult", StepID: s.id, Name: id, Value: v, Err: err})
 	return v, err
 }
@@ -275,7 +266,7 @@ func (h *Host) NarrowProfile(*eval.Thread, value.Value) (func(), error) {
 	return func() {}, nil
 }
 
-func sortedIDs(m map[string]Capability) []string {
+func sortedIDs(m map[string]*caps.Capability) []string {
 	ids := make([]string, 0, len(m))
 	for id := range m {
 		ids = append(ids, id)
@@ -286,57 +277,4 @@ func sortedIDs(m map[string]Capability) []string {
 		}
 	}
 	return ids
-}
-
-func pureCapabilities() []Capability {
-	return []Capability{
-		{ID: "ccos.echo", Description: "returns its argument", Fn: func(args []value.Value) (value.Value, error) {
-			if len(args) != 1 {
-				return nil, value.Errorf(value.ErrArity, "ccos.echo takes one argument, got %d", len(args))
-			}
-			return args[0], nil
-		}},
-		{ID: "ccos.math.add", Description: "adds numbers", Fn: func(args []value.Value) (value.Value, error) {
-			var isum int64
-			var fsum float64
-			isFloat := false
-			for _, a := range args {
-				switch x := a.(type) {
-				case value.Int:
-					s := isum + int64(x)
-					if (isum^s)&(int64(x)^s) < 0 {
-						return nil, value.Errorf(value.ErrArithmetic, "ccos.math.add: integer overflow")
-					}
-					isum = s
-					fsum += float64(x)
-				case value.Float:
-					isFloat = true
-					fsum += float64(x)
-				default:
-					return nil, value.Errorf(value.ErrType, "ccos.math.add: expected numbers, got %s", value.TypeName(a))
-				}
-			}
-			if isFloat {
-				return value.Float(fsum), nil
-			}
-			return value.Int(isum), nil
-		}},
-		{ID: "ccos.data.parse-json", Description: "parses a JSON string", Fn: func(args []value.Value) (value.Value, error) {
-			if len(args) != 1 {
-				return nil, value.Errorf(value.ErrArity, "ccos.data.parse-json takes one argument")
-			}
-			s, ok := args[0].(value.String)
-			if !ok {
-				return nil, value.Errorf(value.ErrType, "ccos.data.parse-json: expected a string, got %s", value.TypeName(args[0]))
-			}
-			return stdlib.ParseJSON(string(s), true)
-		}},
-		{ID: "ccos.data.serialize-json", Description: "serialises a value as JSON", Fn: func(args []value.Value) (value.Value, error) {
-			if len(args) != 1 {
-				return nil, value.Errorf(value.ErrArity, "ccos.data.serialize-json takes one argument")
-			}
-			s, err := stdlib.SerializeJSON(args[0])
-			return value.String(s), err
-		}},
-	}
 }
